@@ -1,0 +1,60 @@
+# Convenience front end for spindle's CMake presets (see CMakePresets.json).
+#   make build         configure + build the default (RelWithDebInfo) tree in build/default
+#   make test          default, tsan and asan builds, each followed by its test suite
+#   make test-default  only the default build's tests (quick developer loop)
+#   make test-<preset> any single preset: default, tsan, asan, ucontext
+#   make demo | bench | docs | clean
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+TEST_PRESETS ?= default tsan asan
+PRESETS := default tsan asan ucontext
+
+.PHONY: all deps build test demo bench docs clean $(addprefix test-,$(PRESETS)) $(addprefix build-,$(PRESETS))
+
+all: build
+
+deps:
+	@bash tools/bootstrap.sh
+
+build: build-default
+
+$(addprefix build-,$(PRESETS)): build-%: deps
+	@echo "==> [$*] configure"
+	cmake --preset $*
+	@echo "==> [$*] build"
+	cmake --build --preset $* -j $(JOBS)
+
+$(addprefix test-,$(PRESETS)): test-%: build-%
+	@echo "==> [$*] test suite"
+	ctest --preset $*
+	@echo "==> [$*] test suite passed"
+
+# Runs the suites one after another and stops at the first one that fails.
+test: deps
+	@for p in $(TEST_PRESETS); do \
+	  echo ""; \
+	  echo "################ test suite: $$p ################"; \
+	  $(MAKE) --no-print-directory test-$$p || { echo "################ test suite FAILED: $$p ################"; exit 1; }; \
+	done; \
+	echo ""; echo "################ all test suites passed: $(TEST_PRESETS) ################"
+
+demo: build
+	./build/default/examples/demo
+
+bench: build
+	@if [ -f tools/run_bench.sh ]; then \
+	  bash tools/run_bench.sh; \
+	else \
+	  found=0; \
+	  for b in $$(find build/default/perf -maxdepth 1 -type f -perm -u+x 2>/dev/null | sort); do \
+	    found=1; echo "==> $$b"; "$$b" || exit 1; \
+	  done; \
+	  [ $$found -eq 1 ] || { echo "bench: no tools/run_bench.sh and no binaries in build/default/perf" >&2; exit 1; }; \
+	fi
+
+docs: deps
+	doxygen Doxyfile
+	@echo "==> HTML docs in build/docs/html/index.html"
+
+clean:
+	rm -rf build

@@ -1,0 +1,135 @@
+// The shared state of one task: what the Task<T> handle and the running fiber both hold.
+//
+// Ownership: two references at spawn, one for the handle and one for the running fiber;
+// whoever drops the last one deletes the core. The result (value or exception) is written
+// by the fiber before it publishes completion with a release store of kDone to join_word,
+// which pairs with the joiner's acquire load.
+//
+// join_word: 0 = running, 1 = done, otherwise the address of the one joiner's Waiter.
+// Only one joiner can exist (Task is move-only), so a CAS from 0 to the waiter registers it
+// and the finishing fiber's exchange to kDone finds it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <source_location>
+#include <type_traits>
+#include <utility>
+
+namespace spindle {
+class Runtime;
+}
+
+namespace spindle::detail {
+
+class Scheduler;
+class Waiter;
+
+/// Thrown from blocking calls inside tasks that the runtime is tearing down, so that the
+/// destructors on the task's stack run. Deliberately not a std::exception: catch (...) that
+/// swallows it breaks teardown, so such handlers must rethrow.
+struct ForcedUnwind {};
+
+class TaskCore {
+ public:
+  TaskCore() = default;
+  TaskCore(const TaskCore&) = delete;
+  TaskCore& operator=(const TaskCore&) = delete;
+  virtual ~TaskCore() = default;
+
+  /// Runs the body on the task's own stack and stores its result or exception.
+  virtual void run() noexcept = 0;
+
+  /// Drops one reference; deletes the core when it was the last.
+  void release() noexcept {
+    // acq_rel: the last owner must see every write of the other owner before deleting.
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  /// Blocks the caller (task or thread) until the body finished.
+  void wait();
+  bool done() const noexcept {
+    // acquire: pairs with the release in finish(); the result is readable afterwards.
+    return join_word_.load(std::memory_order_acquire) == kDone;
+  }
+  /// Marks the body finished and wakes the joiner, if any. Called once, by the fiber.
+  void finish() noexcept;
+
+  /// Marks a task that teardown cancelled before it ever ran.
+  void abandon() noexcept { error_ = std::make_exception_ptr(ForcedUnwind{}); }
+
+  void rethrow_if_failed() const {
+    if (error_) std::rethrow_exception(error_);
+  }
+
+  // Handle bookkeeping, for the leak detector. Written by the handle's owner only.
+  enum class HandleState : std::uint8_t { held, joined, detached, dropped };
+  std::atomic<HandleState> handle_state{HandleState::held};
+
+  std::source_location spawn_site;
+  std::uint64_t id = 0;
+
+ protected:
+  std::exception_ptr error_;
+
+ private:
+  static constexpr std::uintptr_t kRunning = 0;
+  static constexpr std::uintptr_t kDone = 1;
+  std::atomic<std::uint32_t> refs_{2};
+  std::atomic<std::uintptr_t> join_word_{kRunning};
+};
+
+template <class T>
+class TaskResult : public TaskCore {
+ public:
+  T take() {
+    rethrow_if_failed();
+    return std::move(*value_);
+  }
+
+ protected:
+  std::optional<T> value_;
+};
+
+template <>
+class TaskResult<void> : public TaskCore {
+ public:
+  void take() { rethrow_if_failed(); }
+};
+
+template <class T, class F>
+class TaskBody final : public TaskResult<T> {
+ public:
+  template <class G>
+  explicit TaskBody(G&& fn) : fn_(std::in_place, std::forward<G>(fn)) {}
+  void run() noexcept override;
+
+ private:
+  std::optional<F> fn_;
+};
+
+template <class T, class F>
+void TaskBody<T, F>::run() noexcept {
+  try {
+    if constexpr (std::is_void_v<T>) {
+      (*fn_)();
+    } else {
+      this->value_.emplace((*fn_)());
+    }
+  } catch (...) {
+    this->error_ = std::current_exception();
+  }
+  // The callable's captures (channel handles, say) die with the task, not with the handle.
+  fn_.reset();
+}
+
+/// Hands a freshly made core to `sched` (nullptr: the running task's scheduler; throws
+/// std::logic_error outside any task).
+void spawn_core(Scheduler* sched, TaskCore* core);
+
+/// The scheduler of the running task, or nullptr on a plain thread.
+Scheduler* current_scheduler() noexcept;
+
+}  // namespace spindle::detail

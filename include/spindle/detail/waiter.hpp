@@ -1,0 +1,96 @@
+// The one waiting mechanism everything that blocks is built on.
+//
+// A Waiter is created on the stack of whoever is about to block. Inside a task, park()
+// switches the task away and lets its worker run something else; on a plain OS thread it
+// blocks the thread on a futex. unpark() is the matching wake-up and may come from any
+// thread, any task or a timer callback, before or after park() began: the state word below
+// makes the order irrelevant, so no wake-up is ever lost.
+//
+// States of state_ (a futex word):
+//   kIdle     nobody has parked or woken yet
+//   kParked   the owner is suspended (task switched out / thread sleeping)
+//   kNotified unpark() happened; park() returns (or never sleeps)
+// Transitions: kIdle->kParked (owner, CAS) ; kIdle|kParked->kNotified (waker, exchange).
+// The waker's exchange is a release that pairs with the owner's acquire when it observes
+// kNotified, so whatever the waker wrote before unpark() (a received value, a flag) is
+// visible after park() returns.
+//
+// Lifetime rule: the owner may destroy the Waiter as soon as park() returns, so unpark()
+// touches nothing of the Waiter after its exchange. A Waiter is single-shot: one park, one
+// effective unpark; later unparks are harmless no-ops.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "spindle/clock.hpp"
+
+namespace spindle::detail {
+
+class Fiber;
+
+/// The fiber running on this thread, or nullptr on a plain thread.
+Fiber* current_fiber() noexcept;
+
+/// What a blocked task waits on, for diagnostics (Runtime::tasks(), dumps, deadlock reports).
+enum class WaitKind : std::uint8_t {
+  none,
+  chan_recv,
+  chan_send,
+  select,
+  sleep,
+  join,
+  mutex,
+  waitgroup,
+  context,
+  other,
+};
+
+/// Printable name of a WaitKind ("chan recv", "select", ...).
+const char* to_string(WaitKind kind) noexcept;
+
+class Waiter {
+ public:
+  /// Binds the waiter to the running task, or to the calling thread outside any task.
+  /// `kind` and `object` describe what is awaited, for diagnostics only.
+  explicit Waiter(WaitKind kind = WaitKind::other, const void* object = nullptr) noexcept;
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+
+  /// Blocks until unpark(). Inside a task that the runtime is tearing down, throws the
+  /// runtime's unwind exception instead (callers undo their registration in destructors).
+  void park();
+
+  /// Like park(), but gives up at `deadline`. Returns true when woken by unpark(), false on
+  /// timeout. After a timeout the caller must make sure no unpark() can still reach this
+  /// waiter before destroying it (deregister first, as for park()).
+  bool park_until(TimePoint deadline);
+
+  /// Wakes the owner. Safe from any thread, a task, or a timer callback; idempotent.
+  void unpark() noexcept { (void)wake(); }
+
+  /// unpark() that tells whether this call was the one that woke the owner.
+  bool wake() noexcept;
+
+  /// True once unpark() has happened.
+  bool notified() const noexcept {
+    // acquire: pairs with the release exchange in unpark(), like a successful park().
+    return state_.load(std::memory_order_acquire) == kNotified;
+  }
+
+  /// True when the owner is a task (as opposed to a plain thread).
+  bool in_task() const noexcept { return fiber_ != nullptr; }
+
+ private:
+  friend class Worker;
+  static constexpr std::uint32_t kIdle = 0;
+  static constexpr std::uint32_t kParked = 1;
+  static constexpr std::uint32_t kNotified = 2;
+
+  std::atomic<std::uint32_t> state_{kIdle};
+  Fiber* fiber_;
+  WaitKind kind_;
+  const void* object_;
+};
+
+}  // namespace spindle::detail

@@ -1,0 +1,83 @@
+/// @file
+/// spindle::Runtime: the M:N scheduler that runs tasks on a pool of worker threads.
+#pragma once
+
+#include <memory>
+#include <source_location>
+#include <string>
+#include <type_traits>
+
+#include "spindle/options.hpp"
+#include "spindle/task.hpp"
+
+namespace spindle {
+
+/// How task stacks are protected against overflow (see Options::guard_pages).
+enum class GuardMode {
+  madvise_guard,  ///< MADV_GUARD_INSTALL guard pages (Linux 6.13+): no extra kernel mapping.
+  mprotect,       ///< A PROT_NONE page below each stack: one extra mapping per stack.
+  canary,         ///< No guard page; a canary word checked at every switch catches overflows.
+  none,           ///< Options::guard_pages was false: neither guard nor canary.
+};
+
+/// Printable name of a GuardMode ("madvise_guard", "mprotect", "canary", "none").
+const char* to_string(GuardMode mode) noexcept;
+
+/// An M:N runtime: `workers` OS threads running any number of tasks, each with its own
+/// stack, scheduled by work stealing.
+///
+/// @code
+/// spindle::Runtime rt;                       // one worker per hardware thread
+/// int v = rt.block_on([] {
+///   auto t = spindle::spawn([] { return 41; });
+///   return t.join() + 1;
+/// });
+/// @endcode
+///
+/// Destroying the runtime lets runnable tasks finish or block (a bounded wait), applies the
+/// leak policy to what is left, then unwinds every remaining task by throwing an internal
+/// exception from its blocking point, so the destructors on its stack run. Code in tasks
+/// that catches everything (`catch (...)`) must rethrow what it does not recognise.
+class Runtime {
+ public:
+  /// Starts the workers.
+  /// @throws std::invalid_argument for options that cannot work (stack_size too small,
+  /// `$SPINDLE_WORKERS` not a positive number) — the message names the option.
+  explicit Runtime(Options options = {});
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+  ~Runtime();
+
+  /// Runs `fn` as a task and blocks the calling thread until it returns; returns its result
+  /// or rethrows its exception. May be called any number of times, from any thread.
+  template <class F>
+  detail::SpawnResult<F> block_on(F&& fn,
+                                  std::source_location site = std::source_location::current()) {
+    return spawn(std::forward<F>(fn), site).join();
+  }
+
+  /// Starts `fn` as a task on this runtime, from any thread (or a task of any runtime).
+  template <class F>
+  Task<detail::SpawnResult<F>> spawn(F&& fn,
+                                     std::source_location site = std::source_location::current()) {
+    return detail::spawn_on(sched_.get(), std::forward<F>(fn), site);
+  }
+
+  /// Number of worker threads.
+  std::size_t workers() const noexcept;
+  /// Usable stack bytes per task (Options::stack_size rounded up to pages).
+  std::size_t stack_size() const noexcept;
+  /// How stacks are guarded right now; may degrade from mprotect to canary as mappings run out.
+  GuardMode guard_mode() const noexcept;
+  /// A one-line summary of the runtime's configuration and counters, for logs.
+  std::string diagnostics() const;
+
+  /// @cond INTERNAL
+  detail::Scheduler& scheduler() noexcept { return *sched_; }
+  /// @endcond
+
+ private:
+  std::unique_ptr<detail::Scheduler> sched_;
+};
+
+}  // namespace spindle

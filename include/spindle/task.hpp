@@ -1,0 +1,144 @@
+/// @file
+/// spindle::Task, spindle::spawn and the calls a task makes about itself: yield and sleep.
+#pragma once
+
+#include <chrono>
+#include <source_location>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "spindle/clock.hpp"
+#include "spindle/detail/task_core.hpp"
+
+namespace spindle {
+
+/// Handle to a spawned task producing a T (or nothing, for `Task<void>`).
+///
+/// Move-only. Exactly one of join() or detach() should be called; a handle destroyed while
+/// neither happened leaves the task running and marks it *never joined*, which the leak
+/// detector reports together with the spawn site.
+///
+/// @code
+/// spindle::Task<int> t = spindle::spawn([] { return 6 * 7; });
+/// int v = t.join();   // 42; rethrows what the task threw
+/// @endcode
+template <class T>
+class Task {
+ public:
+  /// An empty handle (as after a move): join() and detach() throw.
+  Task() noexcept = default;
+  Task(Task&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
+  Task& operator=(Task&& other) noexcept {
+    if (this != &other) {
+      drop();
+      core_ = std::exchange(other.core_, nullptr);
+    }
+    return *this;
+  }
+  Task(const Task&) = delete;
+  Task& operator=(const Task&) = delete;
+  ~Task() { drop(); }
+
+  /// Waits for the task to finish and returns its result, rethrowing its exception. Parks
+  /// the calling task, or blocks the calling thread outside any task.
+  /// @throws std::logic_error if the handle was already joined, detached or moved from.
+  T join() {
+    if (core_ == nullptr) {
+      throw std::logic_error("spindle::Task::join: task already joined, detached or moved from");
+    }
+    core_->wait();
+    auto* core = std::exchange(core_, nullptr);
+    core->handle_state.store(detail::TaskCore::HandleState::joined, std::memory_order_relaxed);
+    struct Release {
+      detail::TaskCore* c;
+      ~Release() { c->release(); }
+    } release{core};
+    return static_cast<detail::TaskResult<T>*>(core)->take();
+  }
+
+  /// Lets the task run on with nobody waiting for it (it is not a leak once it finishes).
+  /// @throws std::logic_error if the handle was already joined, detached or moved from.
+  void detach() {
+    if (core_ == nullptr) {
+      throw std::logic_error("spindle::Task::detach: task already joined, detached or moved from");
+    }
+    core_->handle_state.store(detail::TaskCore::HandleState::detached, std::memory_order_relaxed);
+    std::exchange(core_, nullptr)->release();
+  }
+
+  /// True while the handle still refers to a task (not joined, detached or moved from).
+  bool valid() const noexcept { return core_ != nullptr; }
+  /// True once the task's body has returned or thrown (join() will not block).
+  bool done() const noexcept { return core_ != nullptr && core_->done(); }
+  /// The task's id, as in Runtime::tasks(); 0 for an empty handle.
+  std::uint64_t id() const noexcept { return core_ != nullptr ? core_->id : 0; }
+
+  /// @cond INTERNAL
+  explicit Task(detail::TaskCore* core) noexcept : core_(core) {}
+  /// @endcond
+
+ private:
+  void drop() noexcept {
+    if (core_ != nullptr) {
+      // relaxed: the leak detector reads it as a hint; release() orders the rest.
+      core_->handle_state.store(detail::TaskCore::HandleState::dropped, std::memory_order_relaxed);
+      std::exchange(core_, nullptr)->release();
+    }
+  }
+
+  detail::TaskCore* core_ = nullptr;
+};
+
+/// @cond INTERNAL
+namespace detail {
+template <class F>
+using SpawnResult = std::invoke_result_t<std::decay_t<F>&>;
+
+template <class F>
+Task<SpawnResult<F>> spawn_on(Scheduler* sched, F&& fn, std::source_location site) {
+  using T = SpawnResult<F>;
+  auto* core = new TaskBody<T, std::decay_t<F>>(std::forward<F>(fn));
+  core->spawn_site = site;
+  try {
+    spawn_core(sched, core);
+  } catch (...) {
+    delete core;
+    throw;
+  }
+  return Task<T>(core);
+}
+}  // namespace detail
+/// @endcond
+
+/// Starts `fn` as a new task on the runtime of the calling task and returns its handle.
+/// The spawn site is recorded for diagnostics.
+/// @throws std::logic_error when called outside any task (use Runtime::spawn there).
+/// @throws std::system_error or std::bad_alloc when no stack can be had.
+template <class F>
+Task<detail::SpawnResult<F>> spawn(F&& fn,
+                                   std::source_location site = std::source_location::current()) {
+  return detail::spawn_on(nullptr, std::forward<F>(fn), site);
+}
+
+/// Lets other runnable tasks run before the caller continues. On a plain thread it yields the
+/// thread to the OS.
+void yield();
+
+/// Suspends the calling task (or thread) until `deadline` has passed.
+void sleep_until(TimePoint deadline);
+
+/// Suspends the calling task (or thread) for at least `d`.
+template <class Rep, class Period>
+void sleep_for(std::chrono::duration<Rep, Period> d) {
+  if (d <= d.zero()) {
+    yield();
+    return;
+  }
+  sleep_until(Clock::now() + std::chrono::ceil<Clock::duration>(d));
+}
+
+/// True when the caller runs inside a spindle task.
+bool in_task() noexcept;
+
+}  // namespace spindle

@@ -1,0 +1,58 @@
+// A Fiber is one task's execution vehicle: its stack, its saved registers, and the
+// bookkeeping the scheduler needs while the task is suspended. The Fiber record itself lives
+// at the top of its own stack mapping, so a blocked task's record and first frames share a
+// page. Fibers are recycled through the scheduler's stack pools: the record outlives any one
+// task, which is what lets a stale wake-up be detected instead of touching freed memory.
+//
+// run_state protocol (the only field several threads race on):
+//   kIdle      in a pool, no task
+//   kRunnable  queued or about to be resumed
+//   kRunning   a worker is executing it
+//   kParked    switched out inside Waiter::park(); exactly one party may move it on:
+//              the unparker (kParked -> kRunnable) or the runtime's teardown
+//              (kParked -> kRunnable with `unwinding` set); both use CAS, so only one wins.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "runtime/context/context.hpp"
+#include "runtime/sanitizers.hpp"
+#include "runtime/stack.hpp"
+#include "spindle/detail/waiter.hpp"
+
+namespace spindle::detail {
+
+class Scheduler;
+class TaskCore;
+class Waiter;
+
+class alignas(64) Fiber {
+ public:
+  enum RunState : std::uint32_t { kIdle, kRunnable, kRunning, kParked };
+
+  MachineContext ctx;
+  san::FiberState san;
+  StackMemory stack;
+  Scheduler* sched = nullptr;
+  TaskCore* task = nullptr;
+  Fiber* next = nullptr;  // intrusive link: pool free lists and the yield queue
+
+  std::atomic<std::uint32_t> run_state{kIdle};
+
+  // Diagnostics, written by the fiber itself; relaxed readers (dumps) tolerate staleness.
+  std::atomic<WaitKind> wait_kind{WaitKind::none};
+  std::atomic<const void*> wait_object{nullptr};
+  std::atomic<std::int64_t> state_since_ns{0};
+
+  /// The lowest usable byte of the stack; holds the canary in canary mode.
+  bool canary_intact() const noexcept {
+    return stack.mode != GuardMode::canary ||
+           *static_cast<const std::uint64_t*>(stack.low) == kStackCanary;
+  }
+};
+
+/// Bytes reserved on top of each stack for the Fiber record.
+inline constexpr std::size_t kFiberRecordBytes = (sizeof(Fiber) + 63) / 64 * 64;
+
+}  // namespace spindle::detail

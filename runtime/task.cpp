@@ -1,0 +1,89 @@
+#include "spindle/task.hpp"
+
+#include <stdexcept>
+#include <thread>
+
+#include "runtime/scheduler.hpp"
+#include "runtime/worker.hpp"
+#include "spindle/detail/task_core.hpp"
+#include "spindle/detail/waiter.hpp"
+
+namespace spindle::detail {
+
+void TaskCore::wait() {
+  if (done()) return;
+  Waiter w(WaitKind::join, this);
+  std::uintptr_t expected = kRunning;
+  // acq_rel: release publishes the waiter to finish(); acquire (also on failure) pairs with
+  // finish()'s release of kDone so the result is visible.
+  if (!join_word_.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(&w),
+                                          std::memory_order_acq_rel, std::memory_order_acquire)) {
+    return;  // finished meanwhile
+  }
+  try {
+    w.park();
+  } catch (...) {
+    // Unwinding: take the waiter back unless finish() already holds it; then it is about
+    // to wake us and we must not leave before it did.
+    std::uintptr_t mine = reinterpret_cast<std::uintptr_t>(&w);
+    // acquire: on failure, pairs with finish()'s release.
+    if (!join_word_.compare_exchange_strong(mine, kRunning, std::memory_order_acq_rel,
+                                            std::memory_order_acquire)) {
+      while (!w.notified()) std::this_thread::yield();
+    }
+    throw;
+  }
+}
+
+void TaskCore::finish() noexcept {
+  // acq_rel: release publishes the result to the joiner; acquire pairs with its
+  // registration so the Waiter is fully constructed.
+  std::uintptr_t prev = join_word_.exchange(kDone, std::memory_order_acq_rel);
+  if (prev != kRunning && prev != kDone) reinterpret_cast<Waiter*>(prev)->unpark();
+}
+
+Scheduler* current_scheduler() noexcept {
+  Worker* w = Worker::current();
+  return w != nullptr ? &w->sched : nullptr;
+}
+
+void spawn_core(Scheduler* sched, TaskCore* core) {
+  if (sched == nullptr) {
+    if (current_fiber() == nullptr) {
+      throw std::logic_error(
+          "spindle::spawn called outside any task; use Runtime::spawn from plain threads");
+    }
+    sched = current_scheduler();
+  }
+  sched->spawn(core);
+}
+
+}  // namespace spindle::detail
+
+namespace spindle {
+
+bool in_task() noexcept { return detail::current_fiber() != nullptr; }
+
+void yield() {
+  detail::Worker* w = detail::Worker::current();
+  if (w == nullptr || w->current_fiber == nullptr) {
+    std::this_thread::yield();
+    return;
+  }
+  if (w->sched.shutting_down() && std::uncaught_exceptions() == 0) throw detail::ForcedUnwind{};
+  w->yield_current();
+}
+
+void sleep_until(TimePoint deadline) {
+  if (detail::current_fiber() == nullptr) {
+    auto d = deadline - Clock::now();
+    if (d > d.zero()) std::this_thread::sleep_for(d);
+    return;
+  }
+  while (Clock::now() < deadline) {
+    detail::Waiter w(detail::WaitKind::sleep);
+    if (!w.park_until(deadline)) continue;  // timed out: loop re-checks the clock
+  }
+}
+
+}  // namespace spindle

@@ -1,0 +1,164 @@
+#include "runtime/timer_heap.hpp"
+
+#include <thread>
+
+namespace spindle::detail {
+
+void TimerHeap::swap_nodes(std::size_t a, std::size_t b) {
+  std::swap(heap_[a], heap_[b]);
+  heap_[a]->heap_index = a;
+  heap_[b]->heap_index = b;
+}
+
+void TimerHeap::sift_up(std::size_t i) {
+  while (i > 0) {
+    std::size_t parent = (i - 1) / 2;
+    if (heap_[parent]->when <= heap_[i]->when) break;
+    swap_nodes(i, parent);
+    i = parent;
+  }
+}
+
+void TimerHeap::sift_down(std::size_t i) {
+  for (;;) {
+    std::size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < heap_.size() && heap_[l]->when < heap_[m]->when) m = l;
+    if (r < heap_.size() && heap_[r]->when < heap_[m]->when) m = r;
+    if (m == i) return;
+    swap_nodes(i, m);
+    i = m;
+  }
+}
+
+void TimerHeap::remove_at(std::size_t i) {
+  std::size_t last = heap_.size() - 1;
+  if (i != last) {
+    swap_nodes(i, last);
+    heap_.pop_back();
+    sift_down(i);
+    sift_up(i);
+  } else {
+    heap_.pop_back();
+  }
+}
+
+void TimerHeap::update_next_locked() {
+  // relaxed: a hint mirrored under the lock; see next_deadline_ns().
+  next_deadline_.store(heap_.empty() ? kNever : heap_[0]->when.time_since_epoch().count(),
+                       std::memory_order_relaxed);
+}
+
+void TimerHeap::push_locked(TimerNode& node) {
+  node.heap = this;
+  node.heap_index = heap_.size();
+  // relaxed: state changes of pending nodes happen under mu_, which orders them.
+  node.state.store(TimerNode::kPending, std::memory_order_relaxed);
+  heap_.push_back(&node);
+  sift_up(node.heap_index);
+}
+
+void TimerHeap::add(TimerNode& node) {
+  std::int64_t when = node.when.time_since_epoch().count();
+  bool earliest;
+  {
+    std::lock_guard lock(mu_);
+    push_locked(node);
+    earliest = heap_[0] == &node;
+    update_next_locked();
+  }
+  if (earliest && on_new_earliest_) on_new_earliest_(when);
+}
+
+bool TimerHeap::cancel(TimerNode& node) noexcept {
+  {
+    std::lock_guard lock(mu_);
+    // relaxed: pending-state transitions happen under mu_.
+    std::uint32_t s = node.state.load(std::memory_order_relaxed);
+    if (s == TimerNode::kPending) {
+      remove_at(node.heap_index);
+      update_next_locked();
+      node.state.store(TimerNode::kCancelled, std::memory_order_relaxed);  // under mu_
+      return true;
+    }
+    if (s != TimerNode::kFiring) {
+      node.state.store(TimerNode::kCancelled, std::memory_order_relaxed);  // under mu_
+      return false;
+    }
+  }
+  // acquire: pairs with run_due()'s release after the callback, so its effects are visible
+  // and the node is ours to free.
+  while (node.state.load(std::memory_order_acquire) == TimerNode::kFiring) {
+    std::this_thread::yield();
+  }
+  // A periodic node may have been re-armed by now: cancel that arming too.
+  std::lock_guard lock(mu_);
+  if (node.state.load(std::memory_order_relaxed) == TimerNode::kPending) {  // under mu_
+    remove_at(node.heap_index);
+    update_next_locked();
+  }
+  node.state.store(TimerNode::kCancelled, std::memory_order_relaxed);  // under mu_
+  return false;
+}
+
+std::size_t TimerHeap::run_due(TimePoint now) {
+  std::size_t fired = 0;
+  for (;;) {
+    TimerNode* node;
+    bool self_deleting;
+    {
+      std::lock_guard lock(mu_);
+      if (heap_.empty() || heap_[0]->when > now) {
+        update_next_locked();
+        return fired;
+      }
+      node = heap_[0];
+      remove_at(0);
+      update_next_locked();
+      self_deleting = node->self_deleting;
+      node->state.store(TimerNode::kFiring, std::memory_order_relaxed);  // under mu_
+    }
+    ++fired;
+    node->callback(*node);
+    if (self_deleting) continue;  // the callback freed it
+    bool rearmed = false;
+    if (node->period.count() > 0) {
+      std::lock_guard lock(mu_);
+      // relaxed: under mu_; cancel() sets kCancelled only after seeing kFiring end.
+      if (node->state.load(std::memory_order_relaxed) == TimerNode::kFiring) {
+        node->when += node->period;
+        if (node->when <= now) node->when = now + node->period;  // skip missed ticks, as Go
+        push_locked(*node);
+        update_next_locked();
+        rearmed = true;
+      }
+    }
+    if (!rearmed) {
+      // release: pairs with cancel()'s acquire spin: the callback's effects happen-before
+      // the owner frees the node.
+      node->state.store(TimerNode::kDone, std::memory_order_release);
+    }
+  }
+}
+
+void TimerHeap::clear() {
+  std::vector<TimerNode*> rest;
+  {
+    std::lock_guard lock(mu_);
+    rest.swap(heap_);
+    update_next_locked();
+    for (TimerNode* n : rest) {
+      n->state.store(n->self_deleting ? TimerNode::kFiring : TimerNode::kCancelled,
+                     std::memory_order_relaxed);  // relaxed: under mu_
+    }
+  }
+  for (TimerNode* n : rest) {
+    if (n->self_deleting) n->callback(*n);
+  }
+}
+
+std::size_t TimerHeap::size() const {
+  std::lock_guard lock(mu_);
+  return heap_.size();
+}
+
+}  // namespace spindle::detail

@@ -1,0 +1,64 @@
+// A min-heap of TimerNodes ordered by expiry, indexed so that cancel is O(log n).
+//
+// One mutex guards the heap; it is held only for O(log n) sift steps, never while a callback
+// runs. next_deadline_ mirrors the root so that the scheduler's hot loop can tell "nothing
+// due" with one relaxed load instead of taking the lock.
+//
+// Node states (TimerNode::state): kPending while in the heap, kFiring while its callback
+// runs, kDone/kCancelled afterwards. cancel() of a kFiring node waits for it to leave that
+// state, which is what lets owners free a node right after cancel() returns.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <vector>
+
+#include "spindle/detail/timer.hpp"
+
+namespace spindle::detail {
+
+class TimerHeap {
+ public:
+  static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+
+  /// `on_new_earliest(deadline_ns)` runs (outside the lock) whenever an add() makes the root
+  /// earlier, so a sleeping watcher can shorten its sleep.
+  explicit TimerHeap(std::function<void(std::int64_t)> on_new_earliest)
+      : on_new_earliest_(std::move(on_new_earliest)) {}
+
+  void add(TimerNode& node);
+  bool cancel(TimerNode& node) noexcept;
+
+  /// Fires every node due at `now`; returns how many fired.
+  std::size_t run_due(TimePoint now);
+
+  /// Expiry of the earliest pending node in Clock nanoseconds, or kNever.
+  std::int64_t next_deadline_ns() const noexcept {
+    // relaxed: a hint; run_due() re-checks under the lock.
+    return next_deadline_.load(std::memory_order_relaxed);
+  }
+
+  std::size_t size() const;
+
+  /// Empties the heap at teardown: self-deleting nodes fire (their callback frees them),
+  /// the others are marked cancelled.
+  void clear();
+
+ private:
+  void sift_up(std::size_t i);
+  void sift_down(std::size_t i);
+  void swap_nodes(std::size_t a, std::size_t b);
+  void remove_at(std::size_t i);
+  void push_locked(TimerNode& node);
+  void update_next_locked();
+
+  mutable std::mutex mu_;
+  std::vector<TimerNode*> heap_;
+  std::atomic<std::int64_t> next_deadline_{kNever};
+  std::function<void(std::int64_t)> on_new_earliest_;
+};
+
+}  // namespace spindle::detail

@@ -1,0 +1,161 @@
+#include "spindle/detail/waiter.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+
+#include "runtime/futex.hpp"
+#include "runtime/scheduler.hpp"
+#include "runtime/worker.hpp"
+#include "spindle/detail/task_core.hpp"
+#include "spindle/detail/timer.hpp"
+
+namespace spindle::detail {
+namespace {
+
+std::int64_t now_ns() { return Clock::now().time_since_epoch().count(); }
+
+void describe(Fiber* f, WaitKind kind, const void* object) {
+  // relaxed: diagnostics only; readers tolerate a torn picture of a running task.
+  f->wait_kind.store(kind, std::memory_order_relaxed);
+  f->wait_object.store(object, std::memory_order_relaxed);
+  f->state_since_ns.store(now_ns(), std::memory_order_relaxed);
+}
+
+// Teardown resumes a parked fiber without notifying its waiter; the blocking call must then
+// unwind. Inside a destructor that already runs because of an exception, throwing would
+// terminate, and returning would make the caller believe it was woken: neither is safe.
+[[noreturn]] void unwind_from_park() {
+  if (std::uncaught_exceptions() > 0) {
+    std::fputs(
+        "spindle: fatal error: a task blocked inside a destructor while the runtime was "
+        "unwinding it; destructors in tasks must not block at Runtime teardown\n",
+        stderr);
+    std::abort();
+  }
+  throw ForcedUnwind{};
+}
+
+}  // namespace
+
+const char* to_string(WaitKind kind) noexcept {
+  switch (kind) {
+    case WaitKind::none:
+      return "running";
+    case WaitKind::chan_recv:
+      return "chan recv";
+    case WaitKind::chan_send:
+      return "chan send";
+    case WaitKind::select:
+      return "select";
+    case WaitKind::sleep:
+      return "sleep";
+    case WaitKind::join:
+      return "join";
+    case WaitKind::mutex:
+      return "mutex";
+    case WaitKind::waitgroup:
+      return "waitgroup";
+    case WaitKind::context:
+      return "context";
+    case WaitKind::other:
+      return "blocked";
+  }
+  return "blocked";
+}
+
+Waiter::Waiter(WaitKind kind, const void* object) noexcept
+    : fiber_(current_fiber()), kind_(kind), object_(object) {}
+
+bool Waiter::wake() noexcept {
+  Fiber* f = fiber_;  // read first: the owner may free *this once the exchange lands
+  // acq_rel: release publishes the waker's writes to the owner; acquire orders this
+  // against the worker's CAS to kParked, so a kParked result means the fiber is parked.
+  std::uint32_t prev = state_.exchange(kNotified, std::memory_order_acq_rel);
+  if (prev == kNotified) return false;
+  if (prev == kParked) {
+    if (f != nullptr) {
+      if (Scheduler::claim_parked(f)) f->sched->make_runnable(f);
+    } else {
+      // The sleeper may already be gone after a spurious wake-up; a futex wake on a dead
+      // address wakes nobody that does not re-check its own condition.
+      futex_wake(state_, 1);
+    }
+  }
+  return true;
+}
+
+void Waiter::park() {
+  Fiber* f = fiber_;
+  if (f == nullptr) {
+    std::uint32_t expected = kIdle;
+    // acquire: on failure we observed kNotified and must see the waker's writes.
+    if (state_.compare_exchange_strong(expected, kParked, std::memory_order_acquire,
+                                       std::memory_order_acquire)) {
+      // acquire: pairs with wake()'s release exchange.
+      while (state_.load(std::memory_order_acquire) == kParked) futex_wait(state_, kParked);
+    }
+    return;
+  }
+  if (f->sched->shutting_down() && std::uncaught_exceptions() == 0) throw ForcedUnwind{};
+  // relaxed: checked again by the worker's CAS after the switch; this only skips a switch.
+  if (state_.load(std::memory_order_acquire) == kNotified) return;
+  describe(f, kind_, object_);
+  Worker::current()->park_current(*this);
+  describe(f, WaitKind::none, nullptr);
+  // acquire: pairs with wake()'s release exchange.
+  if (state_.load(std::memory_order_acquire) != kNotified) unwind_from_park();
+}
+
+namespace {
+struct TimeoutState {
+  Waiter* waiter;
+  std::atomic<bool> timer_won{false};
+};
+void on_park_timeout(TimerNode& node) {
+  auto* st = static_cast<TimeoutState*>(node.context);
+  // relaxed: read by the owner only after timer_cancel(), which synchronizes with the end
+  // of this callback.
+  if (st->waiter->wake()) st->timer_won.store(true, std::memory_order_relaxed);
+}
+}  // namespace
+
+bool Waiter::park_until(TimePoint deadline) {
+  if (fiber_ == nullptr) {
+    std::uint32_t expected = kIdle;
+    // acquire: on failure we observed kNotified.
+    if (!state_.compare_exchange_strong(expected, kParked, std::memory_order_acquire,
+                                        std::memory_order_acquire)) {
+      return true;
+    }
+    for (;;) {
+      // acquire: pairs with wake()'s release exchange.
+      if (state_.load(std::memory_order_acquire) != kParked) return true;
+      if (Clock::now() >= deadline) {
+        expected = kParked;
+        // Back to idle so a late unpark() is a harmless no-op; losing the race means we
+        // were woken after all.
+        if (state_.compare_exchange_strong(expected, kIdle, std::memory_order_acquire,
+                                           std::memory_order_acquire)) {
+          return false;
+        }
+        return true;
+      }
+      futex_wait(state_, kParked, &deadline);
+    }
+  }
+  TimeoutState st{this};
+  TimerNode node(&on_park_timeout, &st);
+  node.when = deadline;
+  timer_add(node);
+  struct Cancel {
+    TimerNode& n;
+    ~Cancel() { timer_cancel(n); }
+  } cancel{node};
+  park();
+  timer_cancel(node);
+  // relaxed: timer_cancel() synchronized with the callback's completion.
+  return !st.timer_won.load(std::memory_order_relaxed);
+}
+
+}  // namespace spindle::detail

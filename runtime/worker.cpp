@@ -1,0 +1,306 @@
+#include "runtime/worker.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+
+#include "runtime/scheduler.hpp"
+#include "spindle/detail/task_core.hpp"
+
+namespace spindle::detail {
+namespace {
+
+thread_local Worker* tl_worker = nullptr;
+
+constexpr std::uint32_t kGlobalPollInterval = 61;  // rounds between fairness polls
+constexpr std::uint32_t kRunnextStreakLimit = 32;  // then the deque gets a turn
+constexpr int kSpinRounds = 64;
+constexpr std::size_t kWorkerStackCache = 64;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+[[noreturn]] void report_stack_overflow(Fiber* f) {
+  const TaskCore* t = f->task;
+  std::fprintf(stderr,
+               "spindle: fatal error: stack overflow in task %llu spawned at %s:%u (%s); "
+               "the stack canary was overwritten (stack size %zu bytes)\n",
+               t ? static_cast<unsigned long long>(t->id) : 0ull,
+               t ? t->spawn_site.file_name() : "?", t ? t->spawn_site.line() : 0u,
+               t ? t->spawn_site.function_name() : "?",
+               static_cast<std::size_t>(static_cast<char*>(f->stack.high) -
+                                        static_cast<char*>(f->stack.low)));
+  std::abort();
+}
+
+}  // namespace
+
+// The body every fiber starts in. It never returns: exit_current() switches away for good.
+void fiber_entry(void* arg) {
+  auto* f = static_cast<Fiber*>(arg);
+  san::after_switch(f->san);
+  TaskCore* core = f->task;
+  if (f->sched->shutting_down()) {
+    core->abandon();
+  } else {
+    core->run();
+  }
+  core->finish();
+  core->release();
+  Worker::current()->exit_current();
+}
+
+// Not inlined, and opaque to the optimiser: a fiber may resume on another thread, so the
+// address of the thread-local must be recomputed after every switch, never cached.
+__attribute__((noinline)) Worker* Worker::current() noexcept {
+  Worker* w = tl_worker;
+  asm volatile("" : "+r"(w));
+  return w;
+}
+
+Fiber* current_fiber() noexcept {
+  Worker* w = Worker::current();
+  return w != nullptr ? w->current_fiber : nullptr;
+}
+
+Worker::Worker(Scheduler& s, std::size_t i)
+    : sched(s), index(i), rng_(static_cast<std::uint32_t>(i) * 2654435761u + 0x9e3779b9u) {}
+
+void Worker::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::uint32_t Worker::next_random() noexcept {
+  // xorshift32: victim choice needs speed and spread, not quality.
+  rng_ ^= rng_ << 13;
+  rng_ ^= rng_ >> 17;
+  rng_ ^= rng_ << 5;
+  return rng_;
+}
+
+void Worker::loop() {
+  tl_worker = this;
+  san_ = san::for_current_thread();
+  for (;;) {
+    if (Fiber* f = find_work()) {
+      run(f);
+      continue;
+    }
+    if (sched.stopping()) break;
+    idle();
+  }
+  // Free the private stack cache into the shared pool, which teardown unmaps.
+  while (free_fibers != nullptr) {
+    Fiber* f = free_fibers;
+    free_fibers = f->next;
+    sched.release_fiber(nullptr, f);
+  }
+  tl_worker = nullptr;
+}
+
+void Worker::run(Fiber* f) {
+  current_fiber = f;
+  // relaxed: only this worker looks at a running fiber's state until it switches back.
+  f->run_state.store(Fiber::kRunning, std::memory_order_relaxed);
+  san::before_switch(san_, f->san, false);
+  context_switch(sched_ctx_, f->ctx);
+  san::after_switch(san_);
+  current_fiber = nullptr;
+  after_switch_back(f);
+}
+
+void Worker::after_switch_back(Fiber* f) {
+  switch (action_) {
+    case Action::yield:
+      f->run_state.store(Fiber::kRunnable, std::memory_order_relaxed);  // relaxed: owner-only
+      f->next = nullptr;
+      if (yield_tail_ != nullptr) {
+        yield_tail_->next = f;
+      } else {
+        yield_head_ = f;
+      }
+      yield_tail_ = f;
+      break;
+    case Action::park: {
+      Waiter& w = *action_waiter_;
+      // The fiber is off its stack now, so it is safe to let an unparker resume it. Publish
+      // kParked first: an unparker that sees the waiter parked must find the fiber parked.
+      f->run_state.store(Fiber::kParked, std::memory_order_seq_cst);
+      std::uint32_t expected = Waiter::kIdle;
+      // acq_rel: release pairs with unpark()'s exchange (it then sees kParked and the
+      // fiber's saved context); acquire pairs with an earlier unpark's release.
+      if (!w.state_.compare_exchange_strong(expected, Waiter::kParked, std::memory_order_acq_rel,
+                                            std::memory_order_acquire)) {
+        // Woken before it finished parking: resume it next, unless teardown claimed it.
+        if (Scheduler::claim_parked(f)) push_runnext(f);
+      }
+      break;
+    }
+    case Action::exit:
+      sched.release_fiber(this, f);
+      sched.task_finished();
+      break;
+    case Action::none:
+      break;
+  }
+  action_ = Action::none;
+  action_waiter_ = nullptr;
+}
+
+void Worker::switch_out(Fiber* f, Action a, bool exits) {
+  if (!f->canary_intact()) report_stack_overflow(f);
+  action_ = a;
+  san::before_switch(f->san, san_, exits);
+  context_switch(f->ctx, sched_ctx_);
+  // Resumed, possibly by another worker: `this` is stale from here on.
+  san::after_switch(f->san);
+}
+
+void Worker::park_current(Waiter& w) {
+  action_waiter_ = &w;
+  switch_out(current_fiber, Action::park, false);
+}
+
+void Worker::yield_current() { switch_out(current_fiber, Action::yield, false); }
+
+void Worker::exit_current() {
+  switch_out(current_fiber, Action::exit, true);
+  std::fputs("spindle: internal error: a finished fiber was resumed\n", stderr);
+  std::abort();
+}
+
+void Worker::push_local(Fiber* f) { deque.push(f); }
+
+void Worker::push_runnext(Fiber* f) {
+  // acq_rel: release publishes f to a thief's exchange; acquire takes over the old one.
+  Fiber* old = runnext.exchange(f, std::memory_order_acq_rel);
+  if (old != nullptr) deque.push(old);
+}
+
+Fiber* Worker::find_global() {
+  Fiber* f = nullptr;
+  if (sched.injection().try_dequeue(f)) return f;
+  return nullptr;
+}
+
+Fiber* Worker::find_local() {
+  ++tick_;
+  if (tick_ % kGlobalPollInterval == 0) {
+    // Fairness: neither outside spawns nor yielded tasks wait behind a busy local queue.
+    if (Fiber* f = find_global()) return f;
+    if (yield_head_ != nullptr) {
+      Fiber* f = yield_head_;
+      yield_head_ = f->next;
+      if (yield_head_ == nullptr) yield_tail_ = nullptr;
+      return f;
+    }
+  }
+  if (runnext_streak_ < kRunnextStreakLimit) {
+    // acquire: pairs with push_runnext()'s release (possibly by a timer on this thread).
+    if (Fiber* f = runnext.exchange(nullptr, std::memory_order_acquire)) {
+      ++runnext_streak_;
+      return f;
+    }
+  }
+  runnext_streak_ = 0;
+  if (Fiber* f = deque.pop()) return f;
+  // acquire: as above.
+  if (Fiber* f = runnext.exchange(nullptr, std::memory_order_acquire)) return f;
+  if (yield_head_ != nullptr) {
+    Fiber* f = yield_head_;
+    yield_head_ = f->next;
+    if (yield_head_ == nullptr) yield_tail_ = nullptr;
+    return f;
+  }
+  return find_global();
+}
+
+Fiber* Worker::steal_from(Worker& victim, bool take_runnext) {
+  std::size_t available = victim.deque.size_hint();
+  Fiber* first = victim.deque.steal();
+  if (first == nullptr) {
+    // acquire: pairs with the victim's release in push_runnext().
+    return take_runnext ? victim.runnext.exchange(nullptr, std::memory_order_acquire) : nullptr;
+  }
+  // Steal half: one trip across the cache-line boundary buys work for a while.
+  for (std::size_t k = 1; k < available / 2; ++k) {
+    Fiber* f = victim.deque.steal();
+    if (f == nullptr) break;
+    deque.push(f);
+  }
+  return first;
+}
+
+Fiber* Worker::find_work() {
+  if (Fiber* f = find_local()) return f;
+  TimerHeap& timers = sched.timers();
+  if (timers.next_deadline_ns() != TimerHeap::kNever && timers.run_due(Clock::now()) > 0) {
+    if (Fiber* f = find_local()) return f;
+  }
+  auto& all = sched.workers();
+  const std::size_t n = all.size();
+  if (n > 1) {
+    const std::size_t start = next_random() % n;
+    for (int pass = 0; pass < 2; ++pass) {
+      for (std::size_t i = 0; i < n; ++i) {
+        Worker& victim = *all[(start + i) % n];
+        if (&victim == this) continue;
+        if (Fiber* f = steal_from(victim, pass == 1)) return f;
+      }
+    }
+  }
+  return nullptr;
+}
+
+void Worker::idle() {
+  auto& spinning = sched.spinning();
+  const std::size_t n = sched.worker_count();
+  // At most half the workers spin: enough to pick up a burst quickly, without burning every
+  // core on an idle runtime.
+  if (2 * spinning.load(std::memory_order_seq_cst) < n) {
+    spinning.fetch_add(1, std::memory_order_seq_cst);
+    for (int i = 0; i < kSpinRounds; ++i) {
+      if (Fiber* f = find_work()) {
+        // The last spinner to find work wakes a replacement, so a burst of work keeps
+        // pulling workers in instead of being drained by one.
+        if (spinning.fetch_sub(1, std::memory_order_seq_cst) == 1) sched.notify_work();
+        run(f);
+        return;
+      }
+      cpu_relax();
+    }
+    spinning.fetch_sub(1, std::memory_order_seq_cst);
+  }
+
+  EventCount& ec = sched.idle_event();
+  EventCount::Key key = ec.prepare_wait();
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (Fiber* f = find_work()) {
+    ec.cancel_wait();
+    run(f);
+    return;
+  }
+  if (sched.stopping()) {
+    ec.cancel_wait();
+    return;
+  }
+  const std::int64_t next = sched.timers().next_deadline_ns();
+  if (next != TimerHeap::kNever && sched.try_become_watcher(next)) {
+    TimePoint deadline{Clock::duration(next)};
+    ec.wait(key, &deadline);
+    sched.resign_watcher();
+  } else {
+    ec.wait(key);
+  }
+}
+
+}  // namespace spindle::detail

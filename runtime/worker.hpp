@@ -1,0 +1,87 @@
+// One worker: an OS thread that runs fibers. It owns a work-stealing deque, a one-slot
+// "run next" for the task a message just woke (so a receiver runs right after its sender,
+// on a warm cache), a private FIFO for tasks that yielded, and a cache of free stacks.
+//
+// Ownership: everything here is touched only by the worker's own thread, except `deque`
+// (steal() from any worker) and `runnext` (thieves may take it on their last pass, so a
+// task parked there cannot starve behind a long-running one).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include "runtime/context/context.hpp"
+#include "runtime/fiber.hpp"
+#include "runtime/sanitizers.hpp"
+#include "runtime/work_deque.hpp"
+
+namespace spindle::detail {
+
+class Scheduler;
+
+/// The first code every fiber runs (its context's entry point).
+void fiber_entry(void* fiber);
+
+class Worker {
+ public:
+  Worker(Scheduler& sched, std::size_t index);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// The worker whose thread is the caller, or nullptr.
+  static Worker* current() noexcept;
+
+  void start();
+  void join();
+
+  // Called on a fiber's stack: switch to this worker's scheduler context. They return when
+  // the fiber is resumed (possibly by another worker: re-read Worker::current() after).
+  void park_current(Waiter& w);
+  void yield_current();
+  [[noreturn]] void exit_current();
+
+  /// Queues `f` to run soon on this worker (caller is this worker's thread).
+  void push_local(Fiber* f);
+  /// Queues a woken fiber in the run-next slot; the one it displaces goes to the deque.
+  void push_runnext(Fiber* f);
+
+  Fiber* steal_from(Worker& victim, bool take_runnext);
+
+  Scheduler& sched;
+  const std::size_t index;
+  Fiber* current_fiber = nullptr;
+
+  // Stack cache: free fibers ready for reuse, private to this worker.
+  Fiber* free_fibers = nullptr;
+  std::size_t free_count = 0;
+
+  WorkDeque deque;
+  alignas(64) std::atomic<Fiber*> runnext{nullptr};
+
+ private:
+  enum class Action : std::uint8_t { none, park, yield, exit };
+
+  void loop();
+  void run(Fiber* f);
+  void after_switch_back(Fiber* f);
+  Fiber* find_local();
+  Fiber* find_work();
+  Fiber* find_global();
+  void idle();
+  void switch_out(Fiber* f, Action a, bool exits);
+  std::uint32_t next_random() noexcept;
+
+  std::thread thread_;
+  MachineContext sched_ctx_;
+  san::FiberState san_;
+  Action action_ = Action::none;
+  Waiter* action_waiter_ = nullptr;
+  Fiber* yield_head_ = nullptr;
+  Fiber* yield_tail_ = nullptr;
+  std::uint32_t tick_ = 0;
+  std::uint32_t runnext_streak_ = 0;
+  std::uint32_t rng_;
+};
+
+}  // namespace spindle::detail
