@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "runtime/overflow_handler.hpp"
 #include "spindle/detail/task_core.hpp"
 
 namespace spindle::detail {
@@ -35,6 +36,7 @@ Scheduler::Scheduler(const Options& options)
           idle_.notify_all();
         }
       }) {
+  install_overflow_handler();
   workers_.reserve(options.workers);
   for (std::size_t i = 0; i < options.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i));

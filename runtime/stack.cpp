@@ -19,6 +19,8 @@ constexpr long kMappingReserve = 8192;
 
 std::atomic<int> g_madv_guard_works{-1};  // -1 unknown, 0 no, 1 yes
 std::atomic<long> g_mprotect_stacks{0};
+// relaxed everywhere: a test-only switch read when a stack is mapped.
+std::atomic<GuardMode> g_forced_mode{GuardMode::madvise_guard};
 
 long mprotect_budget() {
   static const long budget = [] {
@@ -78,11 +80,12 @@ StackMemory map_stack(std::size_t usable, std::size_t record, bool want_guard) {
   // The record sits at the very top; the usable stack ends right below it, so the first
   // frames share the record's page.
   s.high = bytes + s.mapped - record;
+  const GuardMode forced = g_forced_mode.load(std::memory_order_relaxed);
   if (!want_guard) {
     s.mode = GuardMode::none;
-  } else if (try_madv_guard(bytes, page)) {
+  } else if (forced == GuardMode::madvise_guard && try_madv_guard(bytes, page)) {
     s.mode = GuardMode::madvise_guard;
-  } else if (try_mprotect_guard(bytes, page)) {
+  } else if (forced != GuardMode::canary && try_mprotect_guard(bytes, page)) {
     s.mode = GuardMode::mprotect;
   } else {
     s.mode = GuardMode::canary;
@@ -101,6 +104,10 @@ void unmap_stack(const StackMemory& s) noexcept {
   munmap(s.base, s.mapped);
   // relaxed: budget counter, see try_mprotect_guard.
   if (s.mode == GuardMode::mprotect) g_mprotect_stacks.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void force_guard_mode_for_testing(GuardMode mode) noexcept {
+  g_forced_mode.store(mode, std::memory_order_relaxed);  // relaxed: see g_forced_mode
 }
 
 std::size_t mprotect_guarded_stacks() noexcept {

@@ -36,6 +36,11 @@ StackMemory map_stack(std::size_t usable, std::size_t record, bool want_guard);
 /// Returns the mapping to the kernel (and its mprotect budget, if it used one).
 void unmap_stack(const StackMemory& s) noexcept;
 
+/// Test hook: make map_stack() skip the better guard mechanisms and use `mode` (canary or
+/// mprotect) for stacks mapped from now on; GuardMode::madvise_guard restores the normal
+/// fallback order.
+void force_guard_mode_for_testing(GuardMode mode) noexcept;
+
 /// The process-wide count of stacks currently relying on mprotect guards, for diagnostics.
 std::size_t mprotect_guarded_stacks() noexcept;
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <exception>
 
+#include "runtime/overflow_handler.hpp"
 #include "runtime/scheduler.hpp"
 #include "spindle/detail/task_core.hpp"
 
@@ -88,6 +89,7 @@ std::uint32_t Worker::next_random() noexcept {
 }
 
 void Worker::loop() {
+  AltSignalStack alt_stack;
   tl_worker = this;
   san_ = san::for_current_thread();
   for (;;) {

@@ -1,0 +1,26 @@
+// Turns a stack overflow in a task into a readable death: a SIGSEGV handler, running on a
+// per-worker alternate signal stack (the task's own stack is the one that ran out), that
+// recognises a fault just below the running task's stack and prints the task's id and spawn
+// site before the default action ends the process. Faults that are not stack overflows
+// go to whatever handler was installed before spindle's.
+#pragma once
+
+namespace spindle::detail {
+
+/// Installs the process-wide handler (once; later calls do nothing).
+void install_overflow_handler();
+
+/// Gives the calling worker thread an alternate signal stack; undone by the returned
+/// guard's destruction at thread exit.
+class AltSignalStack {
+ public:
+  AltSignalStack();
+  ~AltSignalStack();
+  AltSignalStack(const AltSignalStack&) = delete;
+  AltSignalStack& operator=(const AltSignalStack&) = delete;
+
+ private:
+  void* mem_ = nullptr;
+};
+
+}  // namespace spindle::detail

@@ -1,0 +1,178 @@
+// Randomized, time-bounded stress of the scheduler: parking and waking across workers and
+// plain threads must never lose a wake-up (a lost one hangs, caught by the watchdog), and
+// spawn/join/yield/sleep mixes must compute the right totals.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "spindle/detail/waiter.hpp"
+#include "spindle/spindle.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Fails the test (and ends the process) if the body does not finish in time: a lost
+// wake-up shows up as a hang.
+class Watchdog {
+ public:
+  explicit Watchdog(std::chrono::seconds limit)
+      : thread_([this, limit] {
+          auto until = std::chrono::steady_clock::now() + limit;
+          while (!done_.load()) {
+            if (std::chrono::steady_clock::now() > until) {
+              std::fprintf(stderr, "watchdog: test hung (lost wake-up?)\n");
+              std::abort();
+            }
+            std::this_thread::sleep_for(10ms);
+          }
+        }) {}
+  ~Watchdog() {
+    done_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+TEST(SchedulerStress, WakeUpsFromThreadsAreNeverLost) {
+  Watchdog dog(60s);
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
+  std::mt19937 rng(1234);
+  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  int rounds = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    std::atomic<spindle::detail::Waiter*> slot{nullptr};
+    int spin = static_cast<int>(rng() % 2000);
+    auto t = rt.spawn([&] {
+      spindle::detail::Waiter w;
+      slot.store(&w);
+      w.park();
+      return 1;
+    });
+    // Wake from a plain thread after a random delay: sometimes before the task parks,
+    // sometimes long after the workers went idle.
+    for (int i = 0; i < spin; ++i) std::atomic_signal_fence(std::memory_order_seq_cst);
+    spindle::detail::Waiter* w;
+    while ((w = slot.load()) == nullptr) std::this_thread::yield();
+    if (rng() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 300));
+    w->unpark();
+    EXPECT_EQ(t.join(), 1);
+    ++rounds;
+  }
+  EXPECT_GT(rounds, 10);
+}
+
+TEST(SchedulerStress, PingPongAcrossWorkersWithIdleGaps) {
+  Watchdog dog(60s);
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
+  const auto until = std::chrono::steady_clock::now() + 1000ms;
+  while (std::chrono::steady_clock::now() < until) {
+    rt.block_on([] {
+      std::atomic<spindle::detail::Waiter*> a{nullptr}, b{nullptr};
+      auto pong = spindle::spawn([&] {
+        for (int i = 0; i < 50; ++i) {
+          spindle::detail::Waiter w;
+          b.store(&w);
+          spindle::detail::Waiter* other;
+          while ((other = a.exchange(nullptr)) == nullptr) spindle::yield();
+          other->unpark();
+          w.park();
+        }
+      });
+      for (int i = 0; i < 50; ++i) {
+        spindle::detail::Waiter w;
+        a.store(&w);
+        w.park();
+        spindle::detail::Waiter* other;
+        while ((other = b.exchange(nullptr)) == nullptr) spindle::yield();
+        other->unpark();
+      }
+      pong.join();
+    });
+    std::this_thread::sleep_for(std::chrono::microseconds(200));  // let workers park
+  }
+}
+
+long tree(int depth, std::mt19937& rng) {
+  if (depth == 0) {
+    switch (rng() % 3) {
+      case 0:
+        spindle::yield();
+        break;
+      case 1:
+        spindle::sleep_for(std::chrono::microseconds(rng() % 200));
+        break;
+      default:
+        break;
+    }
+    return 1;
+  }
+  int n = 1 + static_cast<int>(rng() % 4);
+  std::vector<spindle::Task<long>> kids;
+  for (int i = 0; i < n; ++i) {
+    unsigned seed = static_cast<unsigned>(rng());
+    kids.push_back(spindle::spawn([depth, seed] {
+      std::mt19937 r(seed);
+      return tree(depth - 1, r);
+    }));
+  }
+  long sum = 0;
+  for (auto& k : kids) sum += k.join();
+  return sum;
+}
+
+TEST(SchedulerStress, RandomTreesOfTasksComputeTheirLeafCount) {
+  Watchdog dog(60s);
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
+  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  unsigned seed = 99;
+  while (std::chrono::steady_clock::now() < until) {
+    ++seed;
+    // Count the leaves the same way on a plain thread for the expected value.
+    std::function<long(int, std::mt19937&)> count = [&](int depth, std::mt19937& rng) -> long {
+      if (depth == 0) {
+        auto k = rng() % 3;
+        if (k == 1) (void)rng();
+        return 1;
+      }
+      int n = 1 + static_cast<int>(rng() % 4);
+      long s = 0;
+      for (int i = 0; i < n; ++i) {
+        std::mt19937 r(static_cast<unsigned>(rng()));
+        s += count(depth - 1, r);
+      }
+      return s;
+    };
+    std::mt19937 a(seed), b(seed);
+    long want = count(4, a);
+    long got = rt.block_on([&] { return tree(4, b); });
+    ASSERT_EQ(got, want) << "seed " << seed;
+  }
+}
+
+TEST(SchedulerStress, OutsideThreadsSpawnConcurrently) {
+  Watchdog dog(60s);
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
+  std::atomic<long> sum{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      std::vector<spindle::Task<void>> tasks;
+      for (int i = 0; i < 2000; ++i) tasks.push_back(rt.spawn([&] { sum.fetch_add(1); }));
+      for (auto& task : tasks) task.join();
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(sum.load(), 8000);
+}
+
+}  // namespace

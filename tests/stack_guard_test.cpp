@@ -1,0 +1,96 @@
+// Stacks: overflow is caught (guard page or canary) with a message naming the task, the
+// guard mode is reported, and stacks are reused rather than mapped per task.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "runtime/fiber.hpp"
+#include "runtime/stack.hpp"
+#include "spindle/spindle.hpp"
+
+namespace {
+
+[[gnu::noinline]] int recurse_forever(int n) {
+  volatile char frame[512];
+  frame[0] = static_cast<char>(n);
+  if (n < 0) return 0;  // never: only the guard page ends this
+  return recurse_forever(n + 1) + frame[0];
+}
+
+// Recurses to within a frame of the stack's lowest byte, where the deepest frame overruns
+// the bottom word (the canary), then returns; no guard page stops it in canary mode, so only
+// the check at the next switch can notice.
+[[gnu::noinline]] int recurse_until(char* low, int n) {
+  volatile char frame[512];
+  frame[0] = static_cast<char>(n);
+  if (const_cast<char*>(&frame[0]) <= low + 2048) {
+    volatile char* bottom = low;
+    for (int i = 0; i < 16; ++i) bottom[i] = 0x55;
+    return frame[0];
+  }
+  return recurse_until(low, n + 1) + frame[0];
+}
+
+void overflow_with_guard_page() {
+  spindle::Runtime rt{spindle::Options{.workers = 1, .stack_size = 64 * 1024}};
+  rt.block_on([] { return recurse_forever(0); });
+}
+
+void overflow_with_canary() {
+  spindle::detail::force_guard_mode_for_testing(spindle::GuardMode::canary);
+  spindle::Runtime rt{spindle::Options{.workers = 1, .stack_size = 64 * 1024}};
+  rt.block_on([] {
+    auto* low = static_cast<char*>(spindle::detail::current_fiber()->stack.low);
+    recurse_until(low, 0);
+    spindle::yield();  // the switch checks the canary
+  });
+}
+
+class StackGuardDeathTest : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
+TEST_F(StackGuardDeathTest, GuardPageOverflowNamesTheTask) {
+  EXPECT_DEATH(overflow_with_guard_page(),
+               "stack overflow in task [0-9]+ spawned at .*stack_guard_test.cpp");
+}
+
+TEST_F(StackGuardDeathTest, CanaryOverflowNamesTheTask) {
+  EXPECT_DEATH(overflow_with_canary(),
+               "stack overflow in task [0-9]+ spawned at .*stack_guard_test.cpp");
+}
+
+TEST(StackGuard, CanaryModeIsReported) {
+  spindle::detail::force_guard_mode_for_testing(spindle::GuardMode::canary);
+  {
+    spindle::Runtime rt{spindle::Options{.workers = 1}};
+    rt.block_on([] {});
+    EXPECT_EQ(rt.guard_mode(), spindle::GuardMode::canary);
+    EXPECT_NE(rt.diagnostics().find("guard=canary"), std::string::npos);
+  }
+  spindle::detail::force_guard_mode_for_testing(spindle::GuardMode::mprotect);
+  {
+    spindle::Runtime rt{spindle::Options{.workers = 1}};
+    rt.block_on([] {});
+    EXPECT_EQ(rt.guard_mode(), spindle::GuardMode::mprotect);
+  }
+  spindle::detail::force_guard_mode_for_testing(spindle::GuardMode::madvise_guard);
+}
+
+TEST(StackGuard, StackSizeIsRoundedToPages) {
+  spindle::Runtime rt{spindle::Options{.workers = 1, .stack_size = 100 * 1024 + 1}};
+  EXPECT_EQ(rt.stack_size() % spindle::detail::page_size(), 0u);
+  EXPECT_GE(rt.stack_size(), 100u * 1024 + 1);
+}
+
+TEST(StackGuard, StacksAreReused) {
+  spindle::Runtime rt{spindle::Options{.workers = 1}};
+  rt.block_on([] {
+    for (int i = 0; i < 1000; ++i) spindle::spawn([] {}).join();
+  });
+  // One stack for the root task, one reused for every child.
+  EXPECT_NE(rt.diagnostics().find("stacks=2 "), std::string::npos) << rt.diagnostics();
+}
+
+}  // namespace

@@ -1,0 +1,138 @@
+// The timer heap and the timer facility: order, cancellation, periodic timers, cancel
+// racing a running callback, and timers armed from plain threads.
+#include "spindle/detail/timer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "runtime/timer_heap.hpp"
+#include "spindle/spindle.hpp"
+
+using namespace std::chrono_literals;
+using spindle::detail::TimerHeap;
+using spindle::detail::TimerNode;
+
+namespace {
+
+struct Recorder {
+  std::vector<int> fired;
+};
+
+void record(TimerNode& n) {
+  auto* r = static_cast<Recorder*>(n.context);
+  r->fired.push_back(static_cast<int>(n.when.time_since_epoch().count()));
+}
+
+TEST(TimerHeap, FiresInDeadlineOrderAndSkipsCancelled) {
+  TimerHeap heap(nullptr);
+  Recorder rec;
+  std::vector<std::unique_ptr<TimerNode>> nodes;
+  std::mt19937 rng(7);
+  std::vector<int> whens;
+  for (int i = 0; i < 200; ++i) {
+    nodes.push_back(std::make_unique<TimerNode>(&record, &rec));
+    int w = static_cast<int>(rng() % 1000);
+    nodes.back()->when = spindle::TimePoint(spindle::Clock::duration(w));
+    heap.add(*nodes.back());
+    whens.push_back(w);
+  }
+  std::vector<int> expected;
+  for (int i = 0; i < 200; ++i) {
+    if (i % 3 == 0) {
+      EXPECT_TRUE(heap.cancel(*nodes[i]));
+      EXPECT_FALSE(heap.cancel(*nodes[i]));  // idempotent
+    } else {
+      expected.push_back(whens[i]);
+    }
+  }
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(heap.run_due(spindle::TimePoint(spindle::Clock::duration(499))),
+            static_cast<std::size_t>(
+                std::count_if(expected.begin(), expected.end(), [](int w) { return w <= 499; })));
+  heap.run_due(spindle::TimePoint(spindle::Clock::duration(5000)));
+  EXPECT_EQ(rec.fired, expected);
+  EXPECT_EQ(heap.next_deadline_ns(), TimerHeap::kNever);
+}
+
+TEST(TimerHeap, PeriodicTimerRearmsUntilCancelled) {
+  TimerHeap heap(nullptr);
+  std::atomic<int> count{0};
+  TimerNode n([](TimerNode& node) { static_cast<std::atomic<int>*>(node.context)->fetch_add(1); },
+              &count);
+  n.when = spindle::TimePoint(10ns);
+  n.period = 10ns;
+  heap.add(n);
+  for (int t = 10; t <= 50; t += 10) heap.run_due(spindle::TimePoint(std::chrono::nanoseconds(t)));
+  EXPECT_EQ(count.load(), 5);
+  EXPECT_TRUE(heap.cancel(n));
+  heap.run_due(spindle::TimePoint(1s));
+  EXPECT_EQ(count.load(), 5);
+}
+
+TEST(TimerHeap, CancelWaitsForARunningCallback) {
+  TimerHeap heap(nullptr);
+  struct State {
+    std::atomic<bool> entered{false};
+    std::atomic<bool> finished{false};
+  } st;
+  TimerNode n(
+      [](TimerNode& node) {
+        auto* s = static_cast<State*>(node.context);
+        s->entered = true;
+        std::this_thread::sleep_for(50ms);
+        s->finished = true;
+      },
+      &st);
+  n.when = spindle::TimePoint(1ns);
+  heap.add(n);
+  std::thread firer([&] { heap.run_due(spindle::TimePoint(1s)); });
+  while (!st.entered) std::this_thread::yield();
+  EXPECT_FALSE(heap.cancel(n));  // too late to prevent it...
+  EXPECT_TRUE(st.finished);      // ...but it returns only after the callback finished
+  firer.join();
+}
+
+TEST(Timers, ArmedFromPlainThreadFire) {
+  std::atomic<int> fired{0};
+  TimerNode n([](TimerNode& node) { static_cast<std::atomic<int>*>(node.context)->store(1); },
+              &fired);
+  n.when = spindle::Clock::now() + 5ms;
+  spindle::detail::timer_add(n);
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (fired.load() == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(fired.load(), 1);
+  spindle::detail::timer_cancel(n);
+}
+
+TEST(Timers, SleepingTasksWakeWhileAllWorkersIdle) {
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
+  // Every worker goes idle while the sleepers wait: the watcher must wake on time.
+  auto t = rt.spawn([] {
+    auto start = spindle::Clock::now();
+    spindle::sleep_for(30ms);
+    return spindle::Clock::now() - start;
+  });
+  auto elapsed = t.join();
+  EXPECT_GE(elapsed, 30ms);
+  EXPECT_LT(elapsed, 3s);
+}
+
+TEST(Timers, EarlierTimerShortensTheWatchersSleep) {
+  spindle::Runtime rt{spindle::Options{.workers = 1}};
+  auto long_sleeper = rt.spawn([] { spindle::sleep_for(800ms); });
+  std::this_thread::sleep_for(20ms);  // the worker now watches an 800 ms deadline
+  auto start = std::chrono::steady_clock::now();
+  rt.block_on([] { spindle::sleep_for(10ms); });
+  // Woken for the 10 ms timer, not at the watcher's original deadline.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 600ms);
+  long_sleeper.join();
+}
+
+}  // namespace
