@@ -52,6 +52,20 @@ class alignas(64) Fiber {
   }
 };
 
+// Run queues hold suspended fibers and, tagged in the low bit, tasks that have not started
+// yet. A task gets its stack only when a worker first runs it, so a task that runs to the
+// end without blocking hands a still-hot stack straight to the next one: spawning a
+// hundred thousand short tasks touches a couple of stacks, not a hundred thousand.
+inline Fiber* queue_item(TaskCore* unstarted) noexcept {
+  return reinterpret_cast<Fiber*>(reinterpret_cast<std::uintptr_t>(unstarted) | 1u);
+}
+inline bool is_unstarted(const Fiber* item) noexcept {
+  return (reinterpret_cast<std::uintptr_t>(item) & 1u) != 0;
+}
+inline TaskCore* unstarted_task(Fiber* item) noexcept {
+  return reinterpret_cast<TaskCore*>(reinterpret_cast<std::uintptr_t>(item) & ~std::uintptr_t{1});
+}
+
 /// Bytes reserved on top of each stack for the Fiber record.
 inline constexpr std::size_t kFiberRecordBytes = (sizeof(Fiber) + 63) / 64 * 64;
 

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
 #include "spindle/detail/task_core.hpp"
 
@@ -25,15 +26,13 @@ Scheduler::Scheduler(const Options& options)
     : options_(options),
       stack_size_((options.stack_size + page_size() - 1) / page_size() * page_size()),
       timers_([this](std::int64_t deadline) {
-        // A sleeper must wake earlier than it planned: wake one if nobody watches the
-        // timers yet, all if the watcher sleeps past the new deadline (it cannot be woken
-        // alone on the shared eventcount). A watcher that read the heap before this add
-        // had announced itself first, so notify() finds it and bumps the epoch.
-        if (!has_watcher_.load(std::memory_order_seq_cst)) {
-          idle_.notify_one();
-          // relaxed: a hint; a stale value costs at most one spurious wake-up.
-        } else if (deadline < watch_deadline_.load(std::memory_order_relaxed)) {
-          idle_.notify_all();
+        // A sleeper planned to wake later than this new timer: wake one, it re-plans. The
+        // heap was updated under its lock before this runs; the fence orders that update
+        // before the reads below (the sleeper side registers, fences, then reads the heap).
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (deadline < watch_deadline_.load(std::memory_order_seq_cst) &&
+            nidle_.load(std::memory_order_seq_cst) != 0) {
+          wake_one();
         }
       }) {
   install_overflow_handler();
@@ -44,26 +43,60 @@ Scheduler::Scheduler(const Options& options)
   for (auto& w : workers_) w->start();
 }
 
-bool Scheduler::try_become_watcher(std::int64_t deadline_ns) noexcept {
-  bool expected = false;
-  if (!has_watcher_.compare_exchange_strong(expected, true, std::memory_order_seq_cst)) {
-    return false;
+void Scheduler::push_idle(Worker* w) {
+  std::lock_guard lock(idle_mu_);
+  // relaxed: reset before the worker is visible in idle_; wakers set it under idle_mu_ and
+  // the sleeper reads it with acquire.
+  w->wake_flag.store(0, std::memory_order_relaxed);
+  w->in_idle = true;
+  idle_.push_back(w);
+  nidle_.fetch_add(1, std::memory_order_seq_cst);
+}
+
+bool Scheduler::remove_idle(Worker* w) {
+  std::lock_guard lock(idle_mu_);
+  if (!w->in_idle) return false;  // a waker took it: it counts as a spinner now
+  for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+    if (*it == w) {
+      idle_.erase(it);
+      break;
+    }
   }
-  // relaxed: read only as a hint by timer adds; has_watcher_ carries the ordering.
-  watch_deadline_.store(deadline_ns, std::memory_order_relaxed);
+  w->in_idle = false;
+  nidle_.fetch_sub(1, std::memory_order_seq_cst);
   return true;
 }
 
-void Scheduler::resign_watcher() noexcept {
-  // relaxed: see try_become_watcher.
-  watch_deadline_.store(TimerHeap::kNever, std::memory_order_relaxed);
-  has_watcher_.store(false, std::memory_order_seq_cst);
+bool Scheduler::wake_one() {
+  Worker* w;
+  {
+    std::lock_guard lock(idle_mu_);
+    if (idle_.empty()) return false;
+    w = idle_.back();
+    idle_.pop_back();
+    w->in_idle = false;
+    nidle_.fetch_sub(1, std::memory_order_seq_cst);
+    // The woken worker starts as a spinner: until it finds work or gives up, producers
+    // need not wake anyone else.
+    spinning_.fetch_add(1, std::memory_order_seq_cst);
+    // release: pairs with the sleeper's acquire; it sees everything published before.
+    w->wake_flag.store(1, std::memory_order_release);
+  }
+  futex_wake(w->wake_flag, 1);
+  return true;
+}
+
+void Scheduler::wake_all() {
+  while (wake_one()) {
+  }
 }
 
 void Scheduler::notify_work() noexcept {
   // Spinners will find the work themselves; wake a sleeper only when nobody spins.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (spinning_.load(std::memory_order_seq_cst) == 0) idle_.notify_one();
+  if (spinning_.load(std::memory_order_seq_cst) != 0) return;
+  if (nidle_.load(std::memory_order_seq_cst) == 0) return;
+  wake_one();
 }
 
 bool Scheduler::claim_parked(Fiber* f) noexcept {
@@ -144,29 +177,52 @@ void Scheduler::release_fiber(Worker* w, Fiber* f) noexcept {
   pool_free_ = f;
 }
 
+void Scheduler::ensure_stack_available(Worker* w) {
+  if (w != nullptr && w->free_fibers != nullptr) return;
+  {
+    std::lock_guard lock(pool_mu_);
+    if (pool_free_ != nullptr) return;
+  }
+  release_fiber(w, new_fiber());
+}
+
 void Scheduler::spawn(TaskCore* core) {
   Worker* w = Worker::current();
   if (w != nullptr && &w->sched != this) w = nullptr;
-  Fiber* f = acquire_fiber(w);
-  f->task = core;
+  // The stack is bound when the task first runs, but running out of stacks must surface
+  // here, at the spawn: make sure one is in reserve (mapping one throws when it cannot).
+  ensure_stack_available(w);
   // relaxed: ids need uniqueness, not order.
   core->id = next_task_id_.fetch_add(1, std::memory_order_relaxed);
-  // relaxed: a counter read by teardown after joining the workers' effects via seq_cst.
+  // relaxed: a counter; teardown reads it with acquire after task_finished()'s release.
   live_tasks_.fetch_add(1, std::memory_order_relaxed);
+  if (w != nullptr) {
+    w->push_local(queue_item(core));
+  } else {
+    injection_.enqueue(queue_item(core));
+  }
+  notify_work();
+}
+
+Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {
+  Fiber* f;
+  try {
+    f = acquire_fiber(w);
+  } catch (...) {
+    core->fail(std::current_exception());
+    core->finish();
+    core->release();
+    task_finished();
+    return nullptr;
+  }
+  f->task = core;
   f->next = nullptr;
   f->state_since_ns.store(now_ns(), std::memory_order_relaxed);  // relaxed: diagnostics
   san::create(f->san, f->stack.low,
               static_cast<std::size_t>(static_cast<char*>(f->stack.high) -
                                        static_cast<char*>(f->stack.low)));
   context_init(f->ctx, f->stack.low, f->stack.high, &fiber_entry, f);
-  // relaxed: published by the queue push below.
-  f->run_state.store(Fiber::kRunnable, std::memory_order_relaxed);
-  if (w != nullptr) {
-    w->push_local(f);
-  } else {
-    injection_.enqueue(f);
-  }
-  notify_work();
+  return f;
 }
 
 void Scheduler::task_finished() noexcept {
@@ -206,13 +262,16 @@ void Scheduler::wait_quiescent() {
   const auto until = std::chrono::steady_clock::now() + kQuiescenceBound;
   while (std::chrono::steady_clock::now() < until) {
     if (live_tasks_.load(std::memory_order_acquire) == 0) return;  // acquire: task_finished
-    bool all_idle = idle_.waiters() == workers_.size() &&
+    bool all_idle = nidle_.load(std::memory_order_seq_cst) == workers_.size() &&
                     spinning_.load(std::memory_order_seq_cst) == 0 && injection_.size_approx() == 0;
     if (all_idle) {
       // Everybody sleeps; a due timer would have woken the watcher. Confirm once more
       // after a moment, so a wake-up in flight is not mistaken for quiescence.
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      if (idle_.waiters() == workers_.size() && injection_.size_approx() == 0) return;
+      if (nidle_.load(std::memory_order_seq_cst) == workers_.size() &&
+          injection_.size_approx() == 0) {
+        return;
+      }
     }
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
@@ -240,8 +299,16 @@ void Scheduler::unwind_all() {
     for (Fiber* f : snapshot) {
       if (claim_parked(f)) make_runnable(f);
     }
-    idle_.notify_all();
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
+    wake_all();
+    // Rescanning is only needed for tasks that block again while unwinding; let the
+    // workers run (a scan of a million fibers costs milliseconds) until the count stalls.
+    std::int64_t before = live_tasks_.load(std::memory_order_acquire);  // acquire: as above
+    for (int i = 0; i < 50; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      std::int64_t now = live_tasks_.load(std::memory_order_acquire);  // acquire: as above
+      if (now == 0 || (now == before && i >= 2)) break;
+      before = now;
+    }
   }
 }
 
@@ -255,7 +322,8 @@ Scheduler::~Scheduler() {
   unwind_all();
   // release: pairs with stopping()'s acquire in each worker loop.
   stop_.store(true, std::memory_order_release);
-  idle_.notify_all();
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  wake_all();
   for (auto& w : workers_) w->join();
   timers_.clear();
   std::lock_guard lock(pool_mu_);

@@ -6,11 +6,22 @@
 // poll the injection queue every 61 scheduling rounds for fairness, then steal half of a
 // random victim's deque.
 //
-// Parking: at most half the workers spin looking for work; the rest sleep on one eventcount.
-// Whoever makes a fiber runnable notifies the eventcount when nobody is spinning, so a
-// sleeping worker is woken only when no spinner will pick the work up. One sleeping worker
-// at a time is the "watcher": it sleeps only until the earliest timer. Later, an I/O poller
-// takes the watcher's place (epoll_wait with the timer's timeout) without other changes.
+// Parking (as in Go's proc.go): at most half the workers spin looking for work; the rest
+// sleep, each on its own futex word, registered in the idle set. Whoever makes a fiber
+// runnable wakes one sleeper only when nobody spins, and the woken worker starts out as a
+// spinner, so a burst of spawns wakes one worker, not one per spawn; a spinner that finds
+// work while being the last spinner wakes the next one, so parallelism still ramps up.
+//
+// Why no wake-up is lost: a sleeper registers (nidle_++) and then re-checks every queue;
+// a producer publishes its fiber and then reads spinning_ and nidle_. All four steps are
+// seq_cst (or fenced), so either the sleeper's re-check sees the fiber or the producer sees
+// the sleeper and wakes it. A spinner that gives up drops spinning_ before its own final
+// re-check, the same argument again.
+//
+// Timers: a sleeper whose timeout would be earlier than watch_deadline_ (the earliest
+// wake-up any sleeper has planned) sleeps only until the earliest timer; adding a timer
+// earlier than that wakes a sleeper, which re-plans. An I/O poller later takes the place of
+// that timed sleep (epoll_wait with the timer's timeout) without other changes.
 #pragma once
 
 #include <concurrentqueue.h>
@@ -22,7 +33,6 @@
 #include <string>
 #include <vector>
 
-#include "runtime/eventcount.hpp"
 #include "runtime/fiber.hpp"
 #include "runtime/timer_heap.hpp"
 #include "runtime/worker.hpp"
@@ -38,8 +48,12 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
   ~Scheduler();
 
-  /// Makes a fiber for `core` and queues it. Throws if no stack can be had.
+  /// Queues `core` to start on a worker. Throws if no stack can be had.
   void spawn(TaskCore* core);
+
+  /// Binds a stack to a task a worker is about to run for the first time. If none can be
+  /// had the task finishes with that error and nullptr is returned.
+  Fiber* start_fiber(Worker* w, TaskCore* core) noexcept;
 
   /// Makes a parked or new fiber runnable from any thread.
   void make_runnable(Fiber* f);
@@ -55,11 +69,13 @@ class Scheduler {
   TimerHeap& timers() noexcept { return timers_; }
 
   // Idle protocol, used by workers.
-  EventCount& idle_event() noexcept { return idle_; }
   void notify_work() noexcept;
   std::atomic<std::uint32_t>& spinning() noexcept { return spinning_; }
-  bool try_become_watcher(std::int64_t deadline_ns) noexcept;
-  void resign_watcher() noexcept;
+  void push_idle(Worker* w);
+  bool remove_idle(Worker* w);
+  bool wake_one();
+  void wake_all();
+  std::atomic<std::int64_t>& watch_deadline() noexcept { return watch_deadline_; }
 
   moodycamel::ConcurrentQueue<Fiber*>& injection() noexcept { return injection_; }
   std::vector<std::unique_ptr<Worker>>& workers() noexcept { return workers_; }
@@ -83,6 +99,7 @@ class Scheduler {
 
  private:
   Fiber* new_fiber();
+  void ensure_stack_available(Worker* w);
   void wait_quiescent();
   void unwind_all();
 
@@ -90,10 +107,11 @@ class Scheduler {
   std::size_t stack_size_;
   std::vector<std::unique_ptr<Worker>> workers_;
   moodycamel::ConcurrentQueue<Fiber*> injection_;
-  EventCount idle_;
+  std::mutex idle_mu_;
+  std::vector<Worker*> idle_;  // sleeping workers, under idle_mu_
+  alignas(64) std::atomic<std::uint32_t> nidle_{0};
   alignas(64) std::atomic<std::uint32_t> spinning_{0};
   alignas(64) std::atomic<std::int64_t> watch_deadline_{TimerHeap::kNever};
-  std::atomic<bool> has_watcher_{false};
   TimerHeap timers_;
 
   // Stack pool shared by all workers, behind the per-worker caches.

@@ -46,6 +46,11 @@ class WorkDeque {
 
   /// Owner only: the most recently pushed item, or nullptr.
   Fiber* pop() {
+    // Empty check without the fence: only the owner adds items, so a deque that looks
+    // empty to it cannot fill up behind its back. relaxed: owner-written / a lower bound.
+    if (bottom_.load(std::memory_order_relaxed) <= top_.load(std::memory_order_relaxed)) {
+      return nullptr;
+    }
     // relaxed: owner-written.
     std::int64_t b = bottom_.load(std::memory_order_relaxed) - 1;
     Buffer* a = buffer_.load(std::memory_order_relaxed);  // relaxed: owner-written

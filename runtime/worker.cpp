@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <exception>
 
+#include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
 #include "runtime/scheduler.hpp"
 #include "spindle/detail/task_core.hpp"
@@ -47,7 +48,7 @@ void fiber_entry(void* arg) {
   san::after_switch(f->san);
   TaskCore* core = f->task;
   if (f->sched->shutting_down()) {
-    core->abandon();
+    core->fail(std::make_exception_ptr(ForcedUnwind{}));
   } else {
     core->run();
   }
@@ -94,6 +95,7 @@ void Worker::loop() {
   san_ = san::for_current_thread();
   for (;;) {
     if (Fiber* f = find_work()) {
+      if (spinning_) stop_spinning();
       run(f);
       continue;
     }
@@ -109,7 +111,12 @@ void Worker::loop() {
   tl_worker = nullptr;
 }
 
-void Worker::run(Fiber* f) {
+void Worker::run(Fiber* item) {
+  Fiber* f = item;
+  if (is_unstarted(item)) {
+    f = sched.start_fiber(this, unstarted_task(item));
+    if (f == nullptr) return;  // no stack: the task failed with the error instead
+  }
   current_fiber = f;
   // relaxed: only this worker looks at a running fiber's state until it switches back.
   f->run_state.store(Fiber::kRunning, std::memory_order_relaxed);
@@ -206,7 +213,10 @@ Fiber* Worker::find_local() {
       return f;
     }
   }
-  if (runnext_streak_ < kRunnextStreakLimit) {
+  // relaxed peek before the exchange: a locked instruction is not free, and the slot is
+  // usually empty; thieves only ever clear it.
+  const bool has_next = runnext.load(std::memory_order_relaxed) != nullptr;
+  if (has_next && runnext_streak_ < kRunnextStreakLimit) {
     // acquire: pairs with push_runnext()'s release (possibly by a timer on this thread).
     if (Fiber* f = runnext.exchange(nullptr, std::memory_order_acquire)) {
       ++runnext_streak_;
@@ -215,8 +225,10 @@ Fiber* Worker::find_local() {
   }
   runnext_streak_ = 0;
   if (Fiber* f = deque.pop()) return f;
-  // acquire: as above.
-  if (Fiber* f = runnext.exchange(nullptr, std::memory_order_acquire)) return f;
+  if (has_next) {
+    // acquire: as above.
+    if (Fiber* f = runnext.exchange(nullptr, std::memory_order_acquire)) return f;
+  }
   if (yield_head_ != nullptr) {
     Fiber* f = yield_head_;
     yield_head_ = f->next;
@@ -263,45 +275,85 @@ Fiber* Worker::find_work() {
   return nullptr;
 }
 
+void Worker::stop_spinning() {
+  spinning_ = false;
+  // The last spinner to find work wakes a replacement, so a burst of work keeps pulling
+  // workers in instead of being drained by one.
+  if (sched.spinning().fetch_sub(1, std::memory_order_seq_cst) == 1) sched.notify_work();
+}
+
 void Worker::idle() {
   auto& spinning = sched.spinning();
   const std::size_t n = sched.worker_count();
   // At most half the workers spin: enough to pick up a burst quickly, without burning every
   // core on an idle runtime.
-  if (2 * spinning.load(std::memory_order_seq_cst) < n) {
+  if (!spinning_ && 2 * spinning.load(std::memory_order_seq_cst) < n) {
     spinning.fetch_add(1, std::memory_order_seq_cst);
+    spinning_ = true;
+  }
+  if (spinning_) {
     for (int i = 0; i < kSpinRounds; ++i) {
       if (Fiber* f = find_work()) {
-        // The last spinner to find work wakes a replacement, so a burst of work keeps
-        // pulling workers in instead of being drained by one.
-        if (spinning.fetch_sub(1, std::memory_order_seq_cst) == 1) sched.notify_work();
+        stop_spinning();
         run(f);
         return;
       }
       cpu_relax();
     }
+    spinning_ = false;
     spinning.fetch_sub(1, std::memory_order_seq_cst);
+    // Re-check after no longer counting as a spinner: a producer that saw us spinning did
+    // not wake anyone, so its work must be found here.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (Fiber* f = find_work()) {
+      run(f);
+      return;
+    }
   }
+  sleep();
+}
 
-  EventCount& ec = sched.idle_event();
-  EventCount::Key key = ec.prepare_wait();
+void Worker::sleep() {
+  sched.push_idle(this);
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (Fiber* f = find_work()) {
-    ec.cancel_wait();
-    run(f);
+  Fiber* found = find_work();
+  if (found != nullptr || sched.stopping()) {
+    if (!sched.remove_idle(this)) spinning_ = true;  // a waker took us and counted us
+    if (found != nullptr) {
+      if (spinning_) stop_spinning();
+      run(found);
+    }
     return;
   }
-  if (sched.stopping()) {
-    ec.cancel_wait();
-    return;
-  }
+  // Plan the wake-up: sleep until the earliest timer unless another sleeper already will.
   const std::int64_t next = sched.timers().next_deadline_ns();
-  if (next != TimerHeap::kNever && sched.try_become_watcher(next)) {
-    TimePoint deadline{Clock::duration(next)};
-    ec.wait(key, &deadline);
-    sched.resign_watcher();
-  } else {
-    ec.wait(key);
+  auto& watch = sched.watch_deadline();
+  bool watching = false;
+  if (next != TimerHeap::kNever) {
+    std::int64_t cur = watch.load(std::memory_order_seq_cst);
+    while (next < cur) {
+      if (watch.compare_exchange_weak(cur, next, std::memory_order_seq_cst)) {
+        watching = true;
+        break;
+      }
+    }
+  }
+  const TimePoint deadline{Clock::duration(next)};
+  for (;;) {
+    // acquire: pairs with wake_one()'s release store.
+    if (wake_flag.load(std::memory_order_acquire) != 0) break;
+    if (watching && Clock::now() >= deadline) break;
+    futex_wait(wake_flag, 0, watching ? &deadline : nullptr);
+  }
+  if (watching) {
+    std::int64_t mine = next;
+    watch.compare_exchange_strong(mine, TimerHeap::kNever, std::memory_order_seq_cst);
+  }
+  // acquire: as above.
+  if (wake_flag.load(std::memory_order_acquire) != 0) {
+    spinning_ = true;  // the waker removed us from the idle set and counted us as spinning
+  } else if (!sched.remove_idle(this)) {
+    spinning_ = true;  // timed out, but a waker took us meanwhile
   }
 }
 

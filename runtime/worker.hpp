@@ -59,6 +59,11 @@ class Worker {
   WorkDeque deque;
   alignas(64) std::atomic<Fiber*> runnext{nullptr};
 
+  // Sleeping: the futex word this worker sleeps on, and whether it is in the scheduler's
+  // idle set (guarded by the scheduler's idle lock).
+  alignas(64) std::atomic<std::uint32_t> wake_flag{0};
+  bool in_idle = false;
+
  private:
   enum class Action : std::uint8_t { none, park, yield, exit };
 
@@ -69,6 +74,8 @@ class Worker {
   Fiber* find_work();
   Fiber* find_global();
   void idle();
+  void sleep();
+  void stop_spinning();
   void switch_out(Fiber* f, Action a, bool exits);
   std::uint32_t next_random() noexcept;
 
@@ -81,6 +88,7 @@ class Worker {
   Fiber* yield_tail_ = nullptr;
   std::uint32_t tick_ = 0;
   std::uint32_t runnext_streak_ = 0;
+  bool spinning_ = false;  // counted in the scheduler's spinning_
   std::uint32_t rng_;
 };
 

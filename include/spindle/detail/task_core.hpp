@@ -57,8 +57,8 @@ class TaskCore {
   /// Marks the body finished and wakes the joiner, if any. Called once, by the fiber.
   void finish() noexcept;
 
-  /// Marks a task that teardown cancelled before it ever ran.
-  void abandon() noexcept { error_ = std::make_exception_ptr(ForcedUnwind{}); }
+  /// Marks a task that never ran: cancelled by teardown, or no stack could be had for it.
+  void fail(std::exception_ptr error) noexcept { error_ = std::move(error); }
 
   void rethrow_if_failed() const {
     if (error_) std::rethrow_exception(error_);
