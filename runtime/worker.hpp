@@ -35,8 +35,9 @@ class Worker {
   void start();
   void join();
 
-  // Called on a fiber's stack: switch to this worker's scheduler context. They return when
-  // the fiber is resumed (possibly by another worker: re-read Worker::current() after).
+  // Called on a fiber's stack: switch to the next local fiber directly, or to this worker's
+  // scheduler context. They return when the fiber is resumed (possibly by another worker:
+  // re-read Worker::current() after).
   void park_current(Waiter& w);
   void yield_current();
   [[noreturn]] void exit_current();
@@ -47,6 +48,10 @@ class Worker {
   void push_runnext(Fiber* f);
 
   Fiber* steal_from(Worker& victim, bool take_runnext);
+
+  /// Completes the action of the fiber that switched away last (park, yield or exit).
+  /// Runs right after every switch lands, whichever context it lands in.
+  void complete_switch();
 
   Scheduler& sched;
   const std::size_t index;
@@ -69,8 +74,7 @@ class Worker {
 
   void loop();
   void run(Fiber* f);
-  void after_switch_back(Fiber* f);
-  Fiber* find_local();
+  Fiber* find_local(bool poll_global);
   Fiber* find_work();
   Fiber* find_global();
   void idle();
@@ -82,7 +86,10 @@ class Worker {
   std::thread thread_;
   MachineContext sched_ctx_;
   san::FiberState san_;
+  // What the fiber that switched away last asked for. Whichever context the switch lands
+  // in (the scheduler loop, a resumed fiber, a fresh fiber) completes it first thing.
   Action action_ = Action::none;
+  Fiber* action_fiber_ = nullptr;
   Waiter* action_waiter_ = nullptr;
   Fiber* yield_head_ = nullptr;
   Fiber* yield_tail_ = nullptr;

@@ -6,7 +6,7 @@
  *
  *   offset  0  MXCSR (4 bytes)      SSE control/status: rounding mode, exception masks
  *   offset  4  x87 control word (2)  precision and rounding of the x87 unit
- *   offset  8  (unused)
+ *   offset  8  scratch: the control registers read back while restoring
  *   offset 16  r15
  *   offset 24  r14
  *   offset 32  r13
@@ -16,7 +16,12 @@
  *   offset 64  return address       where the context resumes
  *
  * Everything else is caller-saved, so the compiler already spilled what it needs before the
- * call. A fresh context (spindle_context_make) is the same frame with r12 = entry function,
+ * call. Two choices keep the switch near Boost.Context's cost:
+ *   - the control words are restored only when they differ: fldcw in particular serialises
+ *     the FPU, and the common case is that both contexts run with the defaults;
+ *   - the switch ends with pop + indirect jmp, not ret: the return lands somewhere other than
+ *     where the matching call came from, so a ret would mispredict on every switch and leave
+ *     the return-stack predictor off by one for the caller's later returns as well. A fresh context (spindle_context_make) is the same frame with r12 = entry function,
  * r13 = its argument and the return address = spindle_context_trampoline.
  */
         .text
@@ -47,16 +52,25 @@ spindle_context_switch:
         movq    %rsp, (%rdi)
         movq    %rsi, %rsp
 
+        stmxcsr 8(%rsp)
+        movl    8(%rsp), %eax
+        cmpl    (%rsp), %eax
+        je      1f
         ldmxcsr (%rsp)
+1:      fnstcw  12(%rsp)
+        movw    12(%rsp), %ax
+        cmpw    4(%rsp), %ax
+        je      2f
         fldcw   4(%rsp)
-        addq    $16, %rsp
+2:      addq    $16, %rsp
         popq    %r15
         popq    %r14
         popq    %r13
         popq    %r12
         popq    %rbx
         popq    %rbp
-        ret
+        popq    %rcx
+        jmpq    *%rcx
         .cfi_endproc
         .size   spindle_context_switch, .-spindle_context_switch
 
