@@ -10,6 +10,10 @@ PACKAGES=(
   libconcurrentqueue-dev libtbb-dev libboost-fiber-dev libboost-context-dev
   golang-go doxygen clang-format valgrind
 )
+# On x86-64 hosts the AArch64 context switch is tested under qemu-user with a cross compiler.
+if [[ "$(dpkg --print-architecture 2>/dev/null)" == "amd64" ]]; then
+  PACKAGES+=(g++-aarch64-linux-gnu qemu-user)
+fi
 
 log() { printf 'bootstrap: %s\n' "$*"; }
 die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
