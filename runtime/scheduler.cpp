@@ -5,11 +5,13 @@
 #include <cstdlib>
 #include <new>
 #include <sstream>
+#include <string>
 #include <thread>
 
 #include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
 #include "spindle/detail/task_core.hpp"
+#include "spindle/task.hpp"
 
 namespace spindle::detail {
 namespace {
@@ -22,10 +24,39 @@ constexpr auto kUnwindStall = std::chrono::seconds(10);
 
 std::int64_t now_ns() { return Clock::now().time_since_epoch().count(); }
 
+// Process-wide, so ids never repeat across runtimes (leak checks filter by "spawned since").
+std::atomic<std::uint64_t> g_next_task_id{1};
+std::atomic<std::uint64_t> g_next_runtime_id{1};
+
+struct SchedulerList {
+  std::mutex mu;
+  std::vector<Scheduler*> all;
+};
+SchedulerList& scheduler_list() {
+  static SchedulerList* list = new SchedulerList;  // never destroyed: runtimes may be static
+  return *list;
+}
+
+LeakPolicy effective_leak_policy(LeakPolicy configured) {
+  const char* env = std::getenv("SPINDLE_ON_LEAK");
+  if (env == nullptr || *env == '\0') return configured;
+  std::string v(env);
+  if (v == "report") return LeakPolicy::report;
+  if (v == "abort") return LeakPolicy::abort;
+  if (v == "ignore") return LeakPolicy::ignore;
+  std::fprintf(stderr,
+               "spindle: SPINDLE_ON_LEAK='%s' is not one of report, abort, ignore; using the "
+               "runtime's Options::on_leak\n",
+               env);
+  return configured;
+}
+
 }  // namespace
 
 Scheduler::Scheduler(const Options& options)
     : options_(options),
+      // relaxed: ids need uniqueness only.
+      id_(g_next_runtime_id.fetch_add(1, std::memory_order_relaxed)),
       stack_size_((options.stack_size + page_size() - 1) / page_size() * page_size()),
       timers_([this](std::int64_t deadline) {
         // A sleeper planned to wake later than this new timer: wake one, it re-plans. The
@@ -36,8 +67,14 @@ Scheduler::Scheduler(const Options& options)
             nidle_.load(std::memory_order_seq_cst) != 0) {
           wake_one();
         }
-      }) {
+      }),
+      registry_(options.workers + 1, id_) {
   install_overflow_handler();
+  {
+    SchedulerList& list = scheduler_list();
+    std::lock_guard lock(list.mu);
+    list.all.push_back(this);
+  }
   workers_.reserve(options.workers);
   for (std::size_t i = 0; i < options.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i));
@@ -195,7 +232,10 @@ void Scheduler::spawn(TaskCore* core) {
   // here, at the spawn: make sure one is in reserve (mapping one throws when it cannot).
   ensure_stack_available(w);
   // relaxed: ids need uniqueness, not order.
-  core->id = next_task_id_.fetch_add(1, std::memory_order_relaxed);
+  core->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
+  core->runtime_id = id_;
+  core->spawned_ns = now_ns();
+  registry_.add(core, w != nullptr ? w->index : workers_.size());
   // relaxed: a counter; teardown reads it with acquire after task_finished()'s release.
   live_tasks_.fetch_add(1, std::memory_order_relaxed);
   if (w != nullptr) {
@@ -212,6 +252,7 @@ Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {
     f = acquire_fiber(w);
   } catch (...) {
     core->fail(std::current_exception());
+    registry_.remove(core);
     core->finish();
     core->release();
     task_finished();
@@ -224,6 +265,8 @@ Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {
               static_cast<std::size_t>(static_cast<char*>(f->stack.high) -
                                        static_cast<char*>(f->stack.low)));
   context_init(f->ctx, f->stack.low, f->stack.high, &fiber_entry, f);
+  // release: pairs with TaskRegistry::describe()'s acquire.
+  core->fiber.store(f, std::memory_order_release);
   return f;
 }
 
@@ -319,13 +362,60 @@ void Scheduler::unwind_all() {
   }
 }
 
+LeakReport Scheduler::leaks(std::chrono::nanoseconds grace) const {
+  const TaskCore* self = nullptr;
+  if (Worker* w = Worker::current(); w != nullptr && &w->sched == this && w->current_fiber) {
+    self = w->current_fiber->task;
+  }
+  const auto until = Clock::now() + grace;
+  for (;;) {
+    std::vector<TaskInfo> found = registry_.snapshot(self, true);
+    if (found.empty() || Clock::now() >= until) return LeakReport(std::move(found));
+    // Parks a task, sleeps a thread.
+    sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+void Scheduler::report_leaks_at_teardown() {
+  const LeakPolicy policy = effective_leak_policy(options_.on_leak);
+  std::vector<TaskInfo> leaked = registry_.snapshot(nullptr, true);
+  // "ignore" means the owner expects these tasks: not even testing::LeakCheck hears of them.
+  if (leaked.empty() || policy == LeakPolicy::ignore) return;
+  publish_teardown_leaks(leaked);
+  LeakReport report(std::move(leaked));
+  std::fprintf(stderr, "spindle: ~Runtime: %zu leaked task(s); unwinding them:\n%s", report.size(),
+               report.to_string().c_str());
+  if (policy == LeakPolicy::abort) {
+    std::fputs("spindle: aborting (LeakPolicy::abort / SPINDLE_ON_LEAK=abort)\n", stderr);
+    std::abort();
+  }
+}
+
+std::uint64_t next_task_id() noexcept {
+  // relaxed: a lower bound for "spawned since"; ids are handed out by fetch_add.
+  return g_next_task_id.load(std::memory_order_relaxed);
+}
+
+void for_each_scheduler(const std::function<void(Scheduler&)>& fn) {
+  SchedulerList& list = scheduler_list();
+  std::lock_guard lock(list.mu);
+  for (Scheduler* s : list.all) fn(*s);
+}
+
 Scheduler::~Scheduler() {
   Worker* self = Worker::current();
   if (self != nullptr && &self->sched == this) {
     std::fputs("spindle: fatal error: a Runtime was destroyed from one of its own tasks\n", stderr);
     std::abort();
   }
+  {
+    // Out of the list first: a concurrent LeakCheck must not look at a dying runtime.
+    SchedulerList& list = scheduler_list();
+    std::lock_guard lock(list.mu);
+    std::erase(list.all, this);
+  }
   wait_quiescent();
+  report_leaks_at_teardown();
   unwind_all();
   // release: pairs with stopping()'s acquire in each worker loop.
   stop_.store(true, std::memory_order_release);

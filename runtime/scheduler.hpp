@@ -28,18 +28,25 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "runtime/fiber.hpp"
+#include "runtime/task_registry.hpp"
 #include "runtime/timer_heap.hpp"
 #include "runtime/worker.hpp"
 #include "spindle/options.hpp"
 #include "spindle/runtime.hpp"
 
 namespace spindle::detail {
+
+class Scheduler;
+
+/// Calls fn on every live scheduler of the process, under a lock that keeps them alive.
+void for_each_scheduler(const std::function<void(Scheduler&)>& fn);
 
 class Scheduler {
  public:
@@ -67,6 +74,11 @@ class Scheduler {
 
   // Timers of this runtime.
   TimerHeap& timers() noexcept { return timers_; }
+
+  // Tasks of this runtime, for tasks(), leak checks and teardown.
+  TaskRegistry& registry() noexcept { return registry_; }
+  LeakReport leaks(std::chrono::nanoseconds grace) const;
+  std::uint64_t id() const noexcept { return id_; }
 
   // Idle protocol, used by workers.
   void notify_work() noexcept;
@@ -103,7 +115,10 @@ class Scheduler {
   void wait_quiescent();
   void unwind_all();
 
+  void report_leaks_at_teardown();
+
   Options options_;
+  std::uint64_t id_;
   std::size_t stack_size_;
   std::vector<std::unique_ptr<Worker>> workers_;
   moodycamel::ConcurrentQueue<Fiber*> injection_;
@@ -113,6 +128,7 @@ class Scheduler {
   alignas(64) std::atomic<std::uint32_t> spinning_{0};
   alignas(64) std::atomic<std::int64_t> watch_deadline_{TimerHeap::kNever};
   TimerHeap timers_;
+  TaskRegistry registry_;
 
   // Stack pool shared by all workers, behind the per-worker caches.
   mutable std::mutex pool_mu_;
@@ -121,7 +137,6 @@ class Scheduler {
   std::atomic<int> weakest_guard_{0};
 
   alignas(64) std::atomic<std::int64_t> live_tasks_{0};
-  std::atomic<std::uint64_t> next_task_id_{1};
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> stop_{false};
 

@@ -53,6 +53,10 @@ void fiber_entry(void* arg) {
   } else {
     core->run();
   }
+  // Out of the registry before the joiner wakes: a join followed by a leak check must not
+  // see this task.
+  core->fiber.store(nullptr, std::memory_order_relaxed);  // relaxed: diagnostics only
+  f->sched->registry().remove(core);
   core->finish();
   core->release();
   Worker::current()->exit_current();

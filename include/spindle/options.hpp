@@ -34,6 +34,10 @@ struct Options {
   /// How long every task must stay blocked, with no timer pending and no outside thread
   /// inside a spindle call, before `block_on` reports a deadlock. Zero turns the check off.
   std::chrono::nanoseconds deadlock_after = std::chrono::seconds(1);
+  /// How long a leak check (Runtime::leaks(), verify_no_leaks(), testing::LeakCheck) waits
+  /// for tasks that are still winding down before it reports them. A clean runtime returns
+  /// at once.
+  std::chrono::nanoseconds leak_check_wait = std::chrono::milliseconds(100);
 };
 
 }  // namespace spindle

@@ -7,6 +7,7 @@
 #include <string>
 #include <type_traits>
 
+#include "spindle/leaks.hpp"
 #include "spindle/options.hpp"
 #include "spindle/task.hpp"
 
@@ -62,6 +63,14 @@ class Runtime {
                                      std::source_location site = std::source_location::current()) {
     return detail::spawn_on(sched_.get(), std::forward<F>(fn), site);
   }
+
+  /// Every live task of this runtime, in spawn order: id, spawn site, state.
+  std::vector<TaskInfo> tasks() const;
+  /// Tasks alive (other than the caller) plus finished ones whose handle was dropped
+  /// unjoined. Waits up to Options::leak_check_wait for tasks still winding down.
+  LeakReport leaks() const;
+  /// Throws LeakError (what() lists the tasks) when leaks() is not empty.
+  void verify_no_leaks() const;
 
   /// Number of worker threads.
   std::size_t workers() const noexcept;

@@ -49,6 +49,7 @@ class Task {
     }
     core_->wait();
     auto* core = std::exchange(core_, nullptr);
+    // relaxed: read by the leak detector as a hint; release() orders the rest.
     core->handle_state.store(detail::TaskCore::HandleState::joined, std::memory_order_relaxed);
     struct Release {
       detail::TaskCore* c;
@@ -63,6 +64,7 @@ class Task {
     if (core_ == nullptr) {
       throw std::logic_error("spindle::Task::detach: task already joined, detached or moved from");
     }
+    // relaxed: as in join().
     core_->handle_state.store(detail::TaskCore::HandleState::detached, std::memory_order_relaxed);
     std::exchange(core_, nullptr)->release();
   }
@@ -81,8 +83,10 @@ class Task {
  private:
   void drop() noexcept {
     if (core_ != nullptr) {
-      // relaxed: the leak detector reads it as a hint; release() orders the rest.
-      core_->handle_state.store(detail::TaskCore::HandleState::dropped, std::memory_order_relaxed);
+      // seq_cst: pairs with the registry's removal of a finished task, so that at least one
+      // side sees the task both finished and unjoined (duplicates are filtered).
+      core_->handle_state.store(detail::TaskCore::HandleState::dropped, std::memory_order_seq_cst);
+      detail::note_dropped_handle(core_);
       std::exchange(core_, nullptr)->release();
     }
   }

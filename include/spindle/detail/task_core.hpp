@@ -26,6 +26,7 @@ namespace spindle::detail {
 
 class Scheduler;
 class Waiter;
+class Fiber;
 
 /// Thrown from blocking calls inside tasks that the runtime is tearing down, so that the
 /// destructors on the task's stack run. Deliberately not a std::exception: catch (...) that
@@ -70,6 +71,17 @@ class TaskCore {
 
   std::source_location spawn_site;
   std::uint64_t id = 0;
+
+  // Registry bookkeeping (runtime/task_registry.cpp), guarded by the registry shard's lock
+  // except where noted.
+  std::uint64_t runtime_id = 0;        // set at spawn; keys the never-joined log
+  std::int64_t spawned_ns = 0;         // Clock nanoseconds at spawn
+  std::atomic<Fiber*> fiber{nullptr};  // the running fiber, once started
+  TaskCore* reg_prev = nullptr;
+  TaskCore* reg_next = nullptr;
+  std::uint32_t reg_shard = 0;
+  std::atomic<bool> unregistered{false};  // finished and out of the registry
+  std::atomic<bool> never_joined_noted{false};
 
  protected:
   std::exception_ptr error_;
@@ -128,6 +140,10 @@ void TaskBody<T, F>::run() noexcept {
 /// Hands a freshly made core to `sched` (nullptr: the running task's scheduler; throws
 /// std::logic_error outside any task).
 void spawn_core(Scheduler* sched, TaskCore* core);
+
+/// Called by a Task handle dropped without join() or detach() (after it marked the core
+/// dropped): records the task as never joined if it has already finished.
+void note_dropped_handle(TaskCore* core) noexcept;
 
 /// The scheduler of the running task, or nullptr on a plain thread.
 Scheduler* current_scheduler() noexcept;

@@ -1,0 +1,50 @@
+/// @file
+/// GoogleTest helpers: spindle::testing::LeakCheck fails the test during which a task leaked.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+
+#include "spindle/leaks.hpp"
+
+namespace spindle::detail {
+std::uint64_t next_task_id() noexcept;
+LeakReport collect_leaks_since(std::uint64_t min_task_id);
+}  // namespace spindle::detail
+
+namespace spindle::testing {
+
+/// A GoogleTest event listener that fails every test during which a spindle task leaked:
+/// a task spawned during the test that is still alive when it ends (in any runtime still
+/// alive, after each one's Options::leak_check_wait), a task whose handle was dropped
+/// without join() or detach(), or a task a runtime destroyed during the test found leaked.
+/// The failure names each task's spawn site and state.
+///
+/// @code
+/// int main(int argc, char** argv) {
+///   ::testing::InitGoogleTest(&argc, argv);
+///   ::testing::UnitTest::GetInstance()->listeners().Append(new spindle::testing::LeakCheck);
+///   return RUN_ALL_TESTS();
+/// }
+/// @endcode
+class LeakCheck : public ::testing::EmptyTestEventListener {
+ public:
+  void OnTestStart(const ::testing::TestInfo& /*info*/) override {
+    first_task_ = detail::next_task_id();
+  }
+
+  void OnTestEnd(const ::testing::TestInfo& /*info*/) override {
+    LeakReport leaked = detail::collect_leaks_since(first_task_);
+    if (!leaked.empty()) {
+      ADD_FAILURE() << "spindle::testing::LeakCheck: " << leaked.size()
+                    << " task(s) leaked during this test:\n"
+                    << leaked.to_string();
+    }
+  }
+
+ private:
+  std::uint64_t first_task_ = 0;
+};
+
+}  // namespace spindle::testing
