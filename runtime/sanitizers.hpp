@@ -86,6 +86,24 @@ inline void destroy(FiberState& s) noexcept {
 #endif
 }
 
+/// Hand-off through a structure whose synchronisation TSan cannot see (moodycamel's queue
+/// orders its slots with standalone fences, which TSan does not model): the producer calls
+/// publish(key) before pushing, the consumer consume(key) after popping the same key.
+inline void publish(const void* key) noexcept {
+#if defined(SPINDLE_TSAN)
+  __tsan_release(const_cast<void*>(key));
+#else
+  (void)key;
+#endif
+}
+inline void consume(const void* key) noexcept {
+#if defined(SPINDLE_TSAN)
+  __tsan_acquire(const_cast<void*>(key));
+#else
+  (void)key;
+#endif
+}
+
 /// Sanitizer state for the calling thread's own stack (a worker's scheduler context).
 FiberState for_current_thread() noexcept;
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "runtime/coarse_clock.hpp"
 #include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
 #include "spindle/detail/task_core.hpp"
@@ -21,8 +22,6 @@ constexpr auto kQuiescenceBound = std::chrono::seconds(1);
 // Teardown gives up only when unwinding stops making progress for this long, so a
 // million blocked tasks may take as long as they need.
 constexpr auto kUnwindStall = std::chrono::seconds(10);
-
-std::int64_t now_ns() { return Clock::now().time_since_epoch().count(); }
 
 // Process-wide, so ids never repeat across runtimes (leak checks filter by "spawned since").
 std::atomic<std::uint64_t> g_next_task_id{1};
@@ -151,6 +150,7 @@ void Scheduler::make_runnable(Fiber* f) {
   if (w != nullptr && &w->sched == this) {
     w->push_runnext(f);
   } else {
+    san::publish(f);
     injection_.enqueue(f);
   }
   notify_work();
@@ -234,13 +234,14 @@ void Scheduler::spawn(TaskCore* core) {
   // relaxed: ids need uniqueness, not order.
   core->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
   core->runtime_id = id_;
-  core->spawned_ns = now_ns();
+  core->spawned_ns = coarse_now_ns();
   registry_.add(core, w != nullptr ? w->index : workers_.size());
   // relaxed: a counter; teardown reads it with acquire after task_finished()'s release.
   live_tasks_.fetch_add(1, std::memory_order_relaxed);
   if (w != nullptr) {
     w->push_local(queue_item(core));
   } else {
+    san::publish(queue_item(core));
     injection_.enqueue(queue_item(core));
   }
   notify_work();
@@ -260,7 +261,7 @@ Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {
   }
   f->task = core;
   f->next = nullptr;
-  f->state_since_ns.store(now_ns(), std::memory_order_relaxed);  // relaxed: diagnostics
+  f->state_since_ns.store(coarse_now_ns(), std::memory_order_relaxed);  // relaxed: diagnostics
   san::create(f->san, f->stack.low,
               static_cast<std::size_t>(static_cast<char*>(f->stack.high) -
                                        static_cast<char*>(f->stack.low)));
@@ -374,6 +375,14 @@ LeakReport Scheduler::leaks(std::chrono::nanoseconds grace) const {
     // Parks a task, sleeps a thread.
     sleep_for(std::chrono::milliseconds(1));
   }
+}
+
+bool Scheduler::quiet_now() const noexcept {
+  // acquire: pairs with task_finished()'s release.
+  return live_tasks_.load(std::memory_order_acquire) > 0 &&
+         nidle_.load(std::memory_order_seq_cst) == workers_.size() &&
+         spinning_.load(std::memory_order_seq_cst) == 0 && injection_.size_approx() == 0 &&
+         timers_.next_deadline_ns() == TimerHeap::kNever && outside_calls() == 0;
 }
 
 void Scheduler::report_leaks_at_teardown() {

@@ -78,6 +78,9 @@ class Scheduler {
   // Tasks of this runtime, for tasks(), leak checks and teardown.
   TaskRegistry& registry() noexcept { return registry_; }
   LeakReport leaks(std::chrono::nanoseconds grace) const;
+  /// True when nothing can make progress by itself: every worker asleep, nothing queued,
+  /// no timer pending, no outside thread in a blocking spindle call, and tasks alive.
+  bool quiet_now() const noexcept;
   std::uint64_t id() const noexcept { return id_; }
 
   // Idle protocol, used by workers.

@@ -1,5 +1,6 @@
 #include "spindle/task.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 
@@ -32,6 +33,63 @@ void TaskCore::wait() {
       while (!w.notified()) std::this_thread::yield();
     }
     throw;
+  }
+}
+
+bool TaskCore::wait_until(TimePoint deadline) {
+  if (done()) return true;
+  Waiter w(WaitKind::join, this);
+  std::uintptr_t expected = kRunning;
+  // acq_rel / acquire: as in wait().
+  if (!join_word_.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(&w),
+                                          std::memory_order_acq_rel, std::memory_order_acquire)) {
+    return true;
+  }
+  bool woken = false;
+  try {
+    woken = w.park_until(deadline);
+  } catch (...) {
+    woken = false;
+    std::uintptr_t mine = reinterpret_cast<std::uintptr_t>(&w);
+    if (!join_word_.compare_exchange_strong(mine, kRunning, std::memory_order_acq_rel,
+                                            std::memory_order_acquire)) {
+      while (!w.notified()) std::this_thread::yield();
+    }
+    throw;
+  }
+  if (woken) return true;
+  // Timed out: take the waiter back, unless finish() already holds it and is waking it.
+  std::uintptr_t mine = reinterpret_cast<std::uintptr_t>(&w);
+  if (join_word_.compare_exchange_strong(mine, kRunning, std::memory_order_acq_rel,
+                                         std::memory_order_acquire)) {
+    return false;
+  }
+  while (!w.notified()) std::this_thread::yield();
+  return true;
+}
+
+void block_on_wait(Scheduler* sched, TaskCore* core) {
+  const auto window = sched->options().deadlock_after;
+  if (current_fiber() != nullptr || window.count() == 0) {
+    core->wait();
+    return;
+  }
+  const Clock::duration poll = std::clamp<Clock::duration>(window / 4, std::chrono::milliseconds(1),
+                                                           std::chrono::milliseconds(50));
+  bool quiet = false;
+  TimePoint quiet_since{};
+  while (!core->wait_until(Clock::now() + poll)) {
+    if (!sched->quiet_now()) {
+      quiet = false;
+      continue;
+    }
+    const TimePoint now = Clock::now();
+    if (!quiet) {
+      quiet = true;
+      quiet_since = now;
+    } else if (now - quiet_since >= window) {
+      throw Deadlock(LeakReport(sched->registry().snapshot(nullptr, false)), window);
+    }
   }
 }
 
@@ -77,7 +135,10 @@ void yield() {
 void sleep_until(TimePoint deadline) {
   if (detail::current_fiber() == nullptr) {
     auto d = deadline - Clock::now();
-    if (d > d.zero()) std::this_thread::sleep_for(d);
+    if (d > d.zero()) {
+      detail::OutsideCall in_call;  // a sleeping thread may still wake tasks: no deadlock
+      std::this_thread::sleep_for(d);
+    }
     return;
   }
   while (Clock::now() < deadline) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "runtime/coarse_clock.hpp"
 #include "runtime/fiber.hpp"
 #include "runtime/scheduler.hpp"
 
@@ -12,7 +13,7 @@ namespace {
 
 constexpr std::size_t kMaxNeverJoined = 10'000;
 
-std::int64_t now_ns() { return Clock::now().time_since_epoch().count(); }
+std::int64_t now_ns() { return coarse_now_ns(); }
 
 // Process-wide: Task handles may outlive their runtime.
 struct NeverJoinedLog {
@@ -110,7 +111,7 @@ TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now) {
   auto hs = core.handle_state.load(std::memory_order_relaxed);
   info.never_joined = hs == TaskCore::HandleState::dropped;
   info.detached = hs == TaskCore::HandleState::detached;
-  info.age = std::chrono::nanoseconds(now - core.spawned_ns);
+  info.age = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - core.spawned_ns));
   // acquire: pairs with start_fiber()'s release; the fiber record is initialised.
   const Fiber* f = core.fiber.load(std::memory_order_acquire);
   if (f == nullptr) {
@@ -124,8 +125,8 @@ TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now) {
       break;
     case Fiber::kParked: {
       info.state = to_string(f->wait_kind.load(std::memory_order_relaxed));
-      info.in_state =
-          std::chrono::nanoseconds(now - f->state_since_ns.load(std::memory_order_relaxed));
+      info.in_state = std::chrono::nanoseconds(
+          std::max<std::int64_t>(0, now - f->state_since_ns.load(std::memory_order_relaxed)));
       break;
     }
     default:

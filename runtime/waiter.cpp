@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <exception>
 
+#include "runtime/coarse_clock.hpp"
 #include "runtime/futex.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/worker.hpp"
@@ -13,13 +14,11 @@
 namespace spindle::detail {
 namespace {
 
-std::int64_t now_ns() { return Clock::now().time_since_epoch().count(); }
-
 void describe(Fiber* f, WaitKind kind, const void* object) {
   // relaxed: diagnostics only; readers tolerate a torn picture of a running task.
   f->wait_kind.store(kind, std::memory_order_relaxed);
   f->wait_object.store(object, std::memory_order_relaxed);
-  f->state_since_ns.store(now_ns(), std::memory_order_relaxed);
+  f->state_since_ns.store(coarse_now_ns(), std::memory_order_relaxed);
 }
 
 // Teardown resumes a parked fiber without notifying its waiter; the blocking call must then
@@ -37,6 +36,16 @@ void describe(Fiber* f, WaitKind kind, const void* object) {
 }
 
 }  // namespace
+
+namespace {
+std::atomic<std::size_t> g_outside_calls{0};
+}  // namespace
+
+// seq_cst: the deadlock detector's reads of this and of the idle set must not be reordered
+// against a thread entering a call and then waking a task.
+OutsideCall::OutsideCall() noexcept { g_outside_calls.fetch_add(1, std::memory_order_seq_cst); }
+OutsideCall::~OutsideCall() { g_outside_calls.fetch_sub(1, std::memory_order_seq_cst); }
+std::size_t outside_calls() noexcept { return g_outside_calls.load(std::memory_order_seq_cst); }
 
 const char* to_string(WaitKind kind) noexcept {
   switch (kind) {
@@ -88,6 +97,7 @@ bool Waiter::wake() noexcept {
 void Waiter::park() {
   Fiber* f = fiber_;
   if (f == nullptr) {
+    OutsideCall in_call;
     std::uint32_t expected = kIdle;
     // acquire: on failure we observed kNotified and must see the waker's writes.
     if (state_.compare_exchange_strong(expected, kParked, std::memory_order_acquire,
@@ -122,6 +132,7 @@ void on_park_timeout(TimerNode& node) {
 
 bool Waiter::park_until(TimePoint deadline) {
   if (fiber_ == nullptr) {
+    OutsideCall in_call;
     std::uint32_t expected = kIdle;
     // acquire: on failure we observed kNotified.
     if (!state_.compare_exchange_strong(expected, kParked, std::memory_order_acquire,

@@ -223,7 +223,10 @@ void Worker::push_runnext(Fiber* f) {
 
 Fiber* Worker::find_global() {
   Fiber* f = nullptr;
-  if (sched.injection().try_dequeue(f)) return f;
+  if (sched.injection().try_dequeue(f)) {
+    san::consume(f);
+    return f;
+  }
   return nullptr;
 }
 

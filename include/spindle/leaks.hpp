@@ -65,4 +65,23 @@ class LeakError : public std::runtime_error {
   LeakReport report_;
 };
 
+/// Thrown by Runtime::block_on when every task of the runtime has stayed blocked for
+/// Options::deadlock_after with no timer pending and no outside thread inside a spindle call,
+/// like Go's "all goroutines are asleep". what() lists every task and what it waits on.
+class Deadlock : public std::runtime_error {
+ public:
+  Deadlock(LeakReport tasks, std::chrono::nanoseconds after)
+      : std::runtime_error(
+            "spindle: deadlock: all tasks have been blocked for " +
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(after).count()) +
+            " ms with no timer pending and no outside thread in a spindle call:\n" +
+            tasks.to_string()),
+        tasks_(std::move(tasks)) {}
+  /// The tasks of the runtime at the time, each with its state.
+  const LeakReport& tasks() const noexcept { return tasks_; }
+
+ private:
+  LeakReport tasks_;
+};
+
 }  // namespace spindle

@@ -3,12 +3,12 @@
 #pragma once
 
 #include <memory>
-#include <source_location>
 #include <string>
 #include <type_traits>
 
 #include "spindle/leaks.hpp"
 #include "spindle/options.hpp"
+#include "spindle/source_location.hpp"
 #include "spindle/task.hpp"
 
 namespace spindle {
@@ -51,16 +51,18 @@ class Runtime {
 
   /// Runs `fn` as a task and blocks the calling thread until it returns; returns its result
   /// or rethrows its exception. May be called any number of times, from any thread.
+  /// @throws Deadlock when, while it waits, every task of the runtime stays blocked for
+  /// Options::deadlock_after with no timer pending and no outside thread in a spindle call.
   template <class F>
-  detail::SpawnResult<F> block_on(F&& fn,
-                                  std::source_location site = std::source_location::current()) {
-    return spawn(std::forward<F>(fn), site).join();
+  detail::SpawnResult<F> block_on(
+      F&& fn, spindle::source_location site = spindle::source_location::current()) {
+    return spawn(std::forward<F>(fn), site).join_watching(sched_.get());
   }
 
   /// Starts `fn` as a task on this runtime, from any thread (or a task of any runtime).
   template <class F>
-  Task<detail::SpawnResult<F>> spawn(F&& fn,
-                                     std::source_location site = std::source_location::current()) {
+  Task<detail::SpawnResult<F>> spawn(
+      F&& fn, spindle::source_location site = spindle::source_location::current()) {
     return detail::spawn_on(sched_.get(), std::forward<F>(fn), site);
   }
 

@@ -6,3 +6,7 @@
 #include "spindle/options.hpp"
 #include "spindle/runtime.hpp"
 #include "spindle/task.hpp"
+#include "spindle/chan.hpp"
+#include "spindle/select.hpp"
+#include "spindle/timers.hpp"
+#include "spindle/unit.hpp"

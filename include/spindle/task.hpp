@@ -3,13 +3,13 @@
 #pragma once
 
 #include <chrono>
-#include <source_location>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
 
 #include "spindle/clock.hpp"
 #include "spindle/detail/task_core.hpp"
+#include "spindle/source_location.hpp"
 
 namespace spindle {
 
@@ -43,20 +43,7 @@ class Task {
   /// Waits for the task to finish and returns its result, rethrowing its exception. Parks
   /// the calling task, or blocks the calling thread outside any task.
   /// @throws std::logic_error if the handle was already joined, detached or moved from.
-  T join() {
-    if (core_ == nullptr) {
-      throw std::logic_error("spindle::Task::join: task already joined, detached or moved from");
-    }
-    core_->wait();
-    auto* core = std::exchange(core_, nullptr);
-    // relaxed: read by the leak detector as a hint; release() orders the rest.
-    core->handle_state.store(detail::TaskCore::HandleState::joined, std::memory_order_relaxed);
-    struct Release {
-      detail::TaskCore* c;
-      ~Release() { c->release(); }
-    } release{core};
-    return static_cast<detail::TaskResult<T>*>(core)->take();
-  }
+  T join() { return join_impl(nullptr); }
 
   /// Lets the task run on with nobody waiting for it (it is not a leak once it finishes).
   /// @throws std::logic_error if the handle was already joined, detached or moved from.
@@ -78,9 +65,35 @@ class Task {
 
   /// @cond INTERNAL
   explicit Task(detail::TaskCore* core) noexcept : core_(core) {}
+  /// join() for Runtime::block_on: also detects a deadlock of `sched` (see Options).
+  T join_watching(detail::Scheduler* sched) { return join_impl(sched); }
   /// @endcond
 
  private:
+  T join_impl(detail::Scheduler* watch) {
+    if (core_ == nullptr) {
+      throw std::logic_error("spindle::Task::join: task already joined, detached or moved from");
+    }
+    if (watch != nullptr) {
+      try {
+        detail::block_on_wait(watch, core_);
+      } catch (...) {
+        detach();  // the root task stays blocked; teardown unwinds it
+        throw;
+      }
+    } else {
+      core_->wait();
+    }
+    auto* core = std::exchange(core_, nullptr);
+    // relaxed: read by the leak detector as a hint; release() orders the rest.
+    core->handle_state.store(detail::TaskCore::HandleState::joined, std::memory_order_relaxed);
+    struct Release {
+      detail::TaskCore* c;
+      ~Release() { c->release(); }
+    } release{core};
+    return static_cast<detail::TaskResult<T>*>(core)->take();
+  }
+
   void drop() noexcept {
     if (core_ != nullptr) {
       // seq_cst: pairs with the registry's removal of a finished task, so that at least one
@@ -100,7 +113,7 @@ template <class F>
 using SpawnResult = std::invoke_result_t<std::decay_t<F>&>;
 
 template <class F>
-Task<SpawnResult<F>> spawn_on(Scheduler* sched, F&& fn, std::source_location site) {
+Task<SpawnResult<F>> spawn_on(Scheduler* sched, F&& fn, spindle::source_location site) {
   using T = SpawnResult<F>;
   auto* core = new TaskBody<T, std::decay_t<F>>(std::forward<F>(fn));
   core->spawn_site = site;
@@ -120,8 +133,8 @@ Task<SpawnResult<F>> spawn_on(Scheduler* sched, F&& fn, std::source_location sit
 /// @throws std::logic_error when called outside any task (use Runtime::spawn there).
 /// @throws std::system_error or std::bad_alloc when no stack can be had.
 template <class F>
-Task<detail::SpawnResult<F>> spawn(F&& fn,
-                                   std::source_location site = std::source_location::current()) {
+Task<detail::SpawnResult<F>> spawn(
+    F&& fn, spindle::source_location site = spindle::source_location::current()) {
   return detail::spawn_on(nullptr, std::forward<F>(fn), site);
 }
 

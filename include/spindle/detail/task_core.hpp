@@ -14,9 +14,11 @@
 #include <cstdint>
 #include <exception>
 #include <optional>
-#include <source_location>
 #include <type_traits>
 #include <utility>
+
+#include "spindle/clock.hpp"
+#include "spindle/source_location.hpp"
 
 namespace spindle {
 class Runtime;
@@ -51,6 +53,8 @@ class TaskCore {
 
   /// Blocks the caller (task or thread) until the body finished.
   void wait();
+  /// Like wait(), but gives up at `deadline`; true when the body finished.
+  bool wait_until(TimePoint deadline);
   bool done() const noexcept {
     // acquire: pairs with the release in finish(); the result is readable afterwards.
     return join_word_.load(std::memory_order_acquire) == kDone;
@@ -69,7 +73,7 @@ class TaskCore {
   enum class HandleState : std::uint8_t { held, joined, detached, dropped };
   std::atomic<HandleState> handle_state{HandleState::held};
 
-  std::source_location spawn_site;
+  spindle::source_location spawn_site;
   std::uint64_t id = 0;
 
   // Registry bookkeeping (runtime/task_registry.cpp), guarded by the registry shard's lock
@@ -144,6 +148,10 @@ void spawn_core(Scheduler* sched, TaskCore* core);
 /// Called by a Task handle dropped without join() or detach() (after it marked the core
 /// dropped): records the task as never joined if it has already finished.
 void note_dropped_handle(TaskCore* core) noexcept;
+
+/// Runtime::block_on's wait for its root task: a plain join inside a task; on a plain thread
+/// it also watches the runtime for a deadlock and throws spindle::Deadlock.
+void block_on_wait(Scheduler* sched, TaskCore* core);
 
 /// The scheduler of the running task, or nullptr on a plain thread.
 Scheduler* current_scheduler() noexcept;

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "spindle/clock.hpp"
@@ -48,6 +49,19 @@ enum class WaitKind : std::uint8_t {
 
 /// Printable name of a WaitKind ("chan recv", "select", ...).
 const char* to_string(WaitKind kind) noexcept;
+
+/// Marks a plain thread as inside a blocking spindle call for its lifetime: while any such
+/// thread exists, the deadlock detector stays quiet (that thread may still wake a task).
+class OutsideCall {
+ public:
+  OutsideCall() noexcept;
+  ~OutsideCall();
+  OutsideCall(const OutsideCall&) = delete;
+  OutsideCall& operator=(const OutsideCall&) = delete;
+};
+
+/// Number of plain threads inside blocking spindle calls right now.
+std::size_t outside_calls() noexcept;
 
 class Waiter {
  public:

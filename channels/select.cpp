@@ -1,0 +1,163 @@
+// The non-template half of select: the engine every blocking channel operation runs
+// (protocol in include/spindle/detail/chan_select.hpp), and its random source.
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "spindle/detail/chan_select.hpp"
+#include "spindle/detail/waiter.hpp"
+#include "spindle/task.hpp"
+
+namespace spindle::detail {
+
+namespace {
+
+// xorshift64*: small, fast and good enough to shuffle a handful of cases.
+struct SelectRng {
+  std::uint64_t state;
+  SelectRng() noexcept {
+    const auto t =
+        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    const auto id =
+        static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+    state = (t ^ (id * 0x9e3779b97f4a7c15ULL)) | 1;
+  }
+  std::uint64_t next() noexcept {
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return state * 0x2545f4914f6cdd1dULL;
+  }
+};
+
+thread_local SelectRng t_rng;
+
+// The order in which a select visits its live cases; on the stack for small selects.
+class CaseOrder {
+ public:
+  explicit CaseOrder(std::size_t n) {
+    if (n > small_.size()) {
+      big_.resize(n);
+      data_ = big_.data();
+    } else {
+      data_ = small_.data();
+    }
+  }
+  std::size_t* data() noexcept { return data_; }
+
+ private:
+  std::array<std::size_t, 16> small_{};
+  std::vector<std::size_t> big_;
+  std::size_t* data_;
+};
+
+// Unlinks a select's entries, whatever way the wait ends (return, retry or unwinding).
+class Enrolment {
+ public:
+  Enrolment(SelectCase* const* cases, WaitEntry* entries, std::size_t n, const std::size_t* order,
+            SelectCtx& ctx) noexcept
+      : cases_(cases), entries_(entries), n_(n), order_(order), ctx_(ctx) {}
+  Enrolment(const Enrolment&) = delete;
+  Enrolment& operator=(const Enrolment&) = delete;
+
+  ~Enrolment() {
+    if (count_ == 0) return;
+    // Only on unwinding (park() threw): stop further claims, then take every lock, which
+    // also waits out a claimer that is completing us right now (it unparks under the lock).
+    const bool claimed_by_other = !ctx_.try_claim(SelectCtx::kAborted);
+    unenroll_all(SelectCtx::kWaiting);
+    if (claimed_by_other) {
+      // acquire: pairs with the claimer's CAS; we only read which case it chose.
+      const std::uint32_t won = ctx_.state.load(std::memory_order_acquire);
+      if (won < n_) cases_[won]->forward_wakeup();
+    }
+  }
+
+  void set_count(std::size_t n) noexcept { count_ = n; }
+
+  /// Unlinks every entry but the one for case `skip` (unlinked by its claimer already).
+  void unenroll_all(std::uint32_t skip) noexcept {
+    for (std::size_t k = 0; k < count_; ++k) {
+      const std::size_t i = order_[k];
+      if (i != skip) cases_[i]->unenroll(entries_[i]);
+    }
+    count_ = 0;
+  }
+
+ private:
+  SelectCase* const* cases_;
+  WaitEntry* entries_;
+  std::size_t n_;
+  const std::size_t* order_;
+  SelectCtx& ctx_;
+  std::size_t count_ = 0;
+};
+
+}  // namespace
+
+std::size_t select_random(std::size_t bound) noexcept {
+  return static_cast<std::size_t>(t_rng.next() % bound);
+}
+
+void block_forever(WaitKind kind) {
+  for (;;) {
+    Waiter w(kind, nullptr);
+    w.park();  // nobody holds this waiter: returns only by unwinding
+  }
+}
+
+std::size_t run_select(SelectCase* const* cases, WaitEntry* entries, std::size_t n,
+                       std::size_t default_index) {
+  CaseOrder order_buf(n);
+  std::size_t* order = order_buf.data();
+  for (unsigned attempt = 0;; ++attempt) {
+    // 1. Poll the live cases in a fresh random order (Fisher-Yates while collecting).
+    std::size_t live = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (cases[i] == nullptr) continue;
+      const std::size_t j = select_random(live + 1);
+      order[live] = order[j];
+      order[j] = i;
+      ++live;
+    }
+    for (std::size_t k = 0; k < live; ++k) {
+      if (cases[order[k]]->try_fire()) return order[k];
+    }
+    if (default_index != kNoDefault) return default_index;
+    if (live == 0) block_forever();
+    if (attempt > 1) spindle::yield();  // two selects keep seeing each other: let one win
+
+    // 2. Enrol on every channel, stopping early if one looks ready.
+    SelectCtx ctx(n == 1 ? cases[order[0]]->wait_kind() : WaitKind::select,
+                  n == 1 ? cases[order[0]]->channel() : nullptr);
+    Enrolment enrolment(cases, entries, n, order, ctx);
+    bool ready = false;
+    // Stops early, too, once a partner has claimed the select: further entries would be dead.
+    for (std::size_t k = 0; k < live && !ready && ctx.waiting(); ++k) {
+      const std::size_t i = order[k];
+      WaitEntry& e = entries[i];
+      e.ctx = &ctx;
+      e.case_index = static_cast<std::uint32_t>(i);
+      enrolment.set_count(k + 1);
+      ready = cases[i]->enroll(e);
+    }
+    if (ready && ctx.try_claim(SelectCtx::kAborted)) {
+      enrolment.unenroll_all(SelectCtx::kWaiting);
+      continue;
+    }
+
+    // 3. Wait for the claimer, then finish the case it chose.
+    ctx.waiter.park();
+    // acquire: pairs with the claimer's CAS; park() has synchronized with its unpark too.
+    const std::uint32_t won = ctx.state.load(std::memory_order_acquire);
+    if (won >= n) {
+      throw std::logic_error("spindle::select: woken without being claimed (runtime bug)");
+    }
+    enrolment.unenroll_all(won);
+    if (cases[won]->finish(entries[won])) return won;
+  }
+}
+
+}  // namespace spindle::detail

@@ -1,0 +1,214 @@
+// The lock-free bounded buffer of a buffered channel: a ring of `capacity` slots, each with a
+// sequence stamp, indexed by two ever-growing 64-bit positions (Vyukov's bounded MPMC queue,
+// with a closed bit in the tail word as in crossbeam's array flavor).
+//
+// Positions: head_ = number of receives started; tail_ = (number of sends started << 1) | the
+// closed bit. Slot of position p: slots_[p % capacity].
+//
+// Stamps (even: empty, odd: full), for the slot of position p:
+//   2p       empty, waiting for the send at position p
+//   2p + 1   holds the value sent at position p, waiting for the receive at p
+//   after the receive at p the slot waits for the send at p + capacity: stamp 2(p + capacity).
+// Scaling by two keeps "full at p" and "empty for p + 1" apart when capacity is 1.
+//
+// Invariants:
+//   * head <= tail position <= head + capacity;
+//   * a sender owns slot p between its CAS of tail_ (p -> p + 1) and its release store of
+//     stamp 2p + 1; a receiver owns it between its CAS of head_ and its store of 2(p + cap);
+//   * once the closed bit is set the tail position never moves again.
+//
+// Memory orders:
+//   * stamp release store (writer) pairs with the stamp acquire load of the next owner, so
+//     a value's construction happens-before its receipt (send hb receive), and a receipt
+//     happens-before the send that reuses the slot (k-th receive hb (k+C)-th send completes);
+//   * the head_/tail_ RMWs and the readiness loads are seq_cst: a channel's wait protocol
+//     (chan_state.hpp) relies on them being in one total order with its `*_waiting_` flags.
+//
+// Progress: try_push/try_pop never block on a lock; when a slot is owned by a sender or
+// receiver that has claimed its position but not yet published its stamp (a few
+// instructions), the other side spins for it, as in every Vyukov-style array queue.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <optional>
+#include <thread>
+#include <utility>
+
+#include "spindle/detail/chan_lock.hpp"
+
+namespace spindle::detail {
+
+/// Outcome of a non-blocking channel operation.
+enum class ChanStatus {
+  ok,         ///< done
+  not_ready,  ///< would block (buffer full / empty, no partner waiting)
+  closed,     ///< the channel is closed (and, for a receive, drained)
+};
+
+/// Spin a little, then yield the OS thread: for the short windows in which another thread
+/// owns a slot it has claimed but not yet published.
+class SpinBackoff {
+ public:
+  void pause() noexcept {
+    if (step_ < 10) {
+      for (int i = 0; i < (1 << step_); ++i) cpu_relax();
+      ++step_;
+    } else {
+      std::this_thread::yield();
+    }
+  }
+
+ private:
+  int step_ = 0;
+};
+
+template <class T>
+class ChanRing {
+ public:
+  explicit ChanRing(std::size_t capacity)
+      : cap_(capacity), slots_(std::make_unique<Slot[]>(capacity)) {
+    for (std::size_t i = 0; i < cap_; ++i) {
+      // relaxed: construction; the ring is published to other threads by the handle.
+      slots_[i].stamp.store(2 * i, std::memory_order_relaxed);
+    }
+  }
+  ChanRing(const ChanRing&) = delete;
+  ChanRing& operator=(const ChanRing&) = delete;
+
+  /// Destroys the values still buffered (only the last handle's owner runs this).
+  ~ChanRing() {
+    // relaxed: no other thread can touch the ring any more.
+    const std::uint64_t tail = tail_.load(std::memory_order_relaxed) >> 1;
+    for (std::uint64_t p = head_.load(std::memory_order_relaxed); p < tail; ++p) {
+      slot(p).value()->~T();
+    }
+  }
+
+  std::size_t capacity() const noexcept { return cap_; }
+
+  /// Moves `value` into the ring if there is room; `value` is untouched otherwise.
+  ChanStatus try_push(T& value) noexcept {
+    SpinBackoff backoff;
+    // relaxed: a first guess; the CAS below validates it.
+    std::uint64_t tail = tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (tail & kClosedBit) return ChanStatus::closed;
+      const std::uint64_t pos = tail >> 1;
+      Slot& s = slot(pos);
+      // acquire: pairs with the receiver's release of 2(pos): the old value is gone.
+      const std::uint64_t stamp = s.stamp.load(std::memory_order_acquire);
+      if (stamp == 2 * pos) {
+        // seq_cst: claims position pos; part of the total order the wait protocol needs.
+        if (tail_.compare_exchange_weak(tail, tail + 2, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+          ::new (static_cast<void*>(s.storage)) T(std::move(value));
+          // release: pairs with the receiver's acquire load of the stamp.
+          s.stamp.store(2 * pos + 1, std::memory_order_release);
+          return ChanStatus::ok;
+        }
+        continue;  // the failed CAS reloaded tail
+      }
+      if (stamp + 2 * cap_ == 2 * pos + 1) {
+        // The slot still holds the value sent at pos - cap: full, or its receiver is mid-way.
+        // seq_cst: a readiness load of the wait protocol (see chan_state.hpp).
+        if (head_.load(std::memory_order_seq_cst) + cap_ == pos) return ChanStatus::not_ready;
+      }
+      backoff.pause();
+      // relaxed: retry with a fresh guess.
+      tail = tail_.load(std::memory_order_relaxed);
+    }
+  }
+
+  /// Moves the oldest value into `out` if there is one.
+  ChanStatus try_pop(std::optional<T>& out) noexcept {
+    SpinBackoff backoff;
+    // relaxed: a first guess; the CAS below validates it.
+    std::uint64_t head = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      Slot& s = slot(head);
+      // acquire: pairs with the sender's release of 2(head) + 1: the value is constructed.
+      const std::uint64_t stamp = s.stamp.load(std::memory_order_acquire);
+      if (stamp == 2 * head + 1) {
+        // seq_cst: claims position head; part of the wait protocol's total order.
+        if (head_.compare_exchange_weak(head, head + 1, std::memory_order_seq_cst,
+                                        std::memory_order_relaxed)) {
+          T* v = s.value();
+          out.emplace(std::move(*v));
+          v->~T();
+          // release: pairs with the acquire load of the sender at head + cap.
+          s.stamp.store(2 * (head + cap_), std::memory_order_release);
+          return ChanStatus::ok;
+        }
+        continue;  // the failed CAS reloaded head
+      }
+      if (stamp == 2 * head) {
+        // Empty at this position: nothing sent yet, or its sender is mid-way.
+        // seq_cst: a readiness load of the wait protocol; also acquires the close.
+        const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+        if ((tail >> 1) == head) {
+          return (tail & kClosedBit) ? ChanStatus::closed : ChanStatus::not_ready;
+        }
+      }
+      backoff.pause();
+      // relaxed: retry with a fresh guess.
+      head = head_.load(std::memory_order_relaxed);
+    }
+  }
+
+  /// Sets the closed bit. False if it was already set.
+  bool close() noexcept {
+    // seq_cst: orders the close before the wake-ups that follow it and against every tail
+    // CAS (a send either lands before the close or sees the bit).
+    return (tail_.fetch_or(kClosedBit, std::memory_order_seq_cst) & kClosedBit) == 0;
+  }
+
+  bool closed() const noexcept {
+    // acquire: pairs with close(); whoever sees the bit sees what preceded the close.
+    return (tail_.load(std::memory_order_acquire) & kClosedBit) != 0;
+  }
+
+  /// Values buffered right now (a snapshot).
+  std::size_t size() const noexcept {
+    // relaxed: a snapshot for size(); head first so that tail >= head.
+    const std::uint64_t head = head_.load(std::memory_order_relaxed);
+    const std::uint64_t tail = tail_.load(std::memory_order_relaxed) >> 1;
+    const std::uint64_t n = tail >= head ? tail - head : 0;
+    return n > cap_ ? cap_ : static_cast<std::size_t>(n);
+  }
+
+  /// A receive would not find the ring empty and open (a value, a sender mid-way, or closed).
+  bool pop_ready() const noexcept {
+    const std::uint64_t head = head_.load(std::memory_order_seq_cst);
+    const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+    return (tail & kClosedBit) != 0 || (tail >> 1) != head;
+  }
+
+  /// A send would not find the ring full and open (room, a receiver mid-way, or closed).
+  bool push_ready() const noexcept {
+    const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+    const std::uint64_t head = head_.load(std::memory_order_seq_cst);
+    return (tail & kClosedBit) != 0 || head + cap_ > (tail >> 1);
+  }
+
+ private:
+  static constexpr std::uint64_t kClosedBit = 1;
+
+  struct Slot {
+    std::atomic<std::uint64_t> stamp{0};
+    alignas(T) unsigned char storage[sizeof(T)];
+    T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
+  };
+
+  Slot& slot(std::uint64_t pos) noexcept { return slots_[pos % cap_]; }
+
+  const std::size_t cap_;
+  std::unique_ptr<Slot[]> slots_;
+  alignas(64) std::atomic<std::uint64_t> head_{0};
+  alignas(64) std::atomic<std::uint64_t> tail_{0};
+};
+
+}  // namespace spindle::detail

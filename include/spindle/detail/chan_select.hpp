@@ -1,0 +1,221 @@
+// The select engine shared by every blocking channel operation: a plain send or receive is a
+// select with one case.
+//
+// Protocol of run_select (Go's selectgo, with crossbeam's per-channel registration instead
+// of locking every channel at once):
+//   1. poll: try every live case once, in a fresh random order; the first that completes
+//      wins (this is what makes the choice among ready cases uniform). With a default case
+//      and nothing ready, the default wins.
+//   2. enrol: make one SelectCtx and link one WaitEntry per live case into its channel,
+//      in that random order. If a channel says the case looks ready after linking, the
+//      select claims its own context with kAborted, unlinks everything and starts over at 1.
+//      If that claim fails, a partner has already claimed the select: go to 3.
+//   3. park until the claimer unparks. The claimer has unlinked the winning entry, and for
+//      an unbuffered channel has already moved the value; the select unlinks its other
+//      entries (their claims now fail) and finishes the winning case: for a buffered
+//      channel that means retrying it, and going back to 1 if someone else was faster.
+// Every context is claimed exactly once (SelectCtx::try_claim), so a select completes
+// exactly one case and a value is never taken twice.
+//
+// Unwinding: if park() throws (the runtime is tearing the task down), the select first
+// aborts its own context, then takes the lock of every channel it enrolled on to unlink its
+// entries. Claimers unpark under that lock, so when the last lock has been taken no claimer
+// can still be touching the select's stack.
+#pragma once
+
+#include <cstddef>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+
+#include "spindle/detail/chan_state.hpp"
+#include "spindle/detail/chan_wait.hpp"
+
+namespace spindle::detail {
+
+/// One live case of a select, as the engine sees it.
+class SelectCase {
+ public:
+  /// Tries the operation without blocking. True when it completed (for a receive on a closed
+  /// channel too). A send on a closed channel throws ChannelClosed.
+  virtual bool try_fire() = 0;
+  /// Links `e` into the channel; true when the case looks ready (see ChanState::enroll_*).
+  virtual bool enroll(WaitEntry& e) noexcept = 0;
+  /// Unlinks `e` if still linked.
+  virtual void unenroll(WaitEntry& e) noexcept = 0;
+  /// Called after the channel of this case claimed the select through `e`. True when the
+  /// operation completed; false when it must be retried from the start.
+  virtual bool finish(WaitEntry& e) = 0;
+  /// The select was claimed through this case but unwinds instead of finishing it: a
+  /// buffered channel's "retry" wake-up is handed on to the next parked party, so it is not
+  /// lost for the other waiters. (Unbuffered claims carry their result; nothing to do.)
+  virtual void forward_wakeup() noexcept = 0;
+  /// What a task blocked on this case alone waits for, and on which channel (diagnostics).
+  virtual WaitKind wait_kind() const noexcept = 0;
+  virtual const void* channel() const noexcept = 0;
+
+ protected:
+  SelectCase() = default;
+  SelectCase(const SelectCase&) = default;
+  SelectCase& operator=(const SelectCase&) = default;
+  ~SelectCase() = default;
+};
+
+inline constexpr std::size_t kNoDefault = std::numeric_limits<std::size_t>::max();
+
+/// Runs a select over `n` cases. `cases[i]` is nullptr for a nil case and for the default
+/// case, whose index is `default_index` (kNoDefault if none). `entries` has room for n
+/// entries. Returns the index of the case that completed (or the default). With no live case
+/// and no default it blocks forever (until the runtime unwinds the task).
+std::size_t run_select(SelectCase* const* cases, WaitEntry* entries, std::size_t n,
+                       std::size_t default_index);
+
+/// Parks the caller for good: a nil channel's send or receive, a select with no live case.
+/// Returns only by unwinding (ForcedUnwind at runtime teardown).
+[[noreturn]] void block_forever(WaitKind kind = WaitKind::select);
+
+/// A uniformly random number in [0, bound) (bound > 0), from the calling thread's generator.
+std::size_t select_random(std::size_t bound) noexcept;
+
+/// Throws spindle::ChannelClosed with `what` (defined with the exception types).
+[[noreturn]] void throw_channel_closed(const char* what);
+/// Throws spindle::ChannelError with `what`.
+[[noreturn]] void throw_channel_error(const char* what);
+
+/// A receive case on a live channel.
+template <class T>
+class RecvOp final : public SelectCase {
+ public:
+  explicit RecvOp(ChanState<T>* state) noexcept : state_(state) {}
+
+  bool try_fire() override { return state_->try_recv(value) != ChanStatus::not_ready; }
+  bool enroll(WaitEntry& e) noexcept override { return state_->enroll_recv(e, &value); }
+  void unenroll(WaitEntry& e) noexcept override { state_->unenroll_recv(e); }
+  void forward_wakeup() noexcept override { state_->forward_recv_wakeup(); }
+  WaitKind wait_kind() const noexcept override { return WaitKind::chan_recv; }
+  const void* channel() const noexcept override { return state_; }
+  bool finish(WaitEntry& /*e*/) override {
+    // Unbuffered: the sender moved the value in (kDone) or close left it empty (kClosed).
+    if (state_->capacity() == 0) return true;
+    return try_fire();
+  }
+
+  /// The value received; std::nullopt when the case fired because the channel was closed.
+  std::optional<T> value;
+
+ private:
+  ChanState<T>* state_;
+};
+
+/// A send case on a live channel; `*value` is moved from only when the case completes.
+template <class T>
+class SendOp final : public SelectCase {
+ public:
+  SendOp(ChanState<T>* state, T* value, const char* closed_message) noexcept
+      : state_(state), value_(value), closed_message_(closed_message) {}
+
+  bool try_fire() override {
+    switch (state_->try_send(*value_)) {
+      case ChanStatus::ok:
+        return true;
+      case ChanStatus::closed:
+        throw_channel_closed(closed_message_);
+      case ChanStatus::not_ready:
+        break;
+    }
+    return false;
+  }
+  bool enroll(WaitEntry& e) noexcept override { return state_->enroll_send(e, value_); }
+  void unenroll(WaitEntry& e) noexcept override { state_->unenroll_send(e); }
+  void forward_wakeup() noexcept override { state_->forward_send_wakeup(); }
+  WaitKind wait_kind() const noexcept override { return WaitKind::chan_send; }
+  const void* channel() const noexcept override { return state_; }
+  bool finish(WaitEntry& e) override {
+    if (state_->capacity() == 0) {
+      if (e.result == WaitEntry::kClosed) throw_channel_closed(closed_message_);
+      return true;  // kDone: the receiver took the value
+    }
+    return try_fire();
+  }
+
+ private:
+  ChanState<T>* state_;
+  T* value_;
+  const char* closed_message_;
+};
+
+/// Parks on `ctx` after a single unbuffered operation enrolled `e` on `state`'s queue
+/// (send_or_enroll / recv_or_enroll). On unwinding, unlinks `e` under the channel lock
+/// first, which also waits out a claimer that is completing it right now.
+template <class Unenroll>
+void park_enrolled(SelectCtx& ctx, Unenroll&& unenroll) {
+  try {
+    ctx.waiter.park();
+  } catch (...) {
+    ctx.try_claim(SelectCtx::kAborted);
+    unenroll();
+    throw;  // ForcedUnwind: never swallowed
+  }
+}
+
+/// Blocking send used by Chan and SendChan.
+template <class T>
+void chan_send(ChanState<T>* state, T& value, const char* closed_message) {
+  if (state == nullptr) block_forever(WaitKind::chan_send);
+  if (state->capacity() == 0) {
+    // Unbuffered: Go's path, one locked step to hand off or enqueue, then park.
+    SelectCtx ctx(WaitKind::chan_send, state);
+    WaitEntry e;
+    e.ctx = &ctx;
+    switch (state->send_or_enroll(value, e)) {
+      case ChanStatus::ok:
+        return;
+      case ChanStatus::closed:
+        throw_channel_closed(closed_message);
+      case ChanStatus::not_ready:
+        break;
+    }
+    park_enrolled(ctx, [&]() noexcept { state->unenroll_send(e); });
+    // The claimer unlinked `e` and set its result before unparking (acquired by park()).
+    if (e.result == WaitEntry::kClosed) throw_channel_closed(closed_message);
+    return;
+  }
+  switch (state->try_send(value)) {
+    case ChanStatus::ok:
+      return;
+    case ChanStatus::closed:
+      throw_channel_closed(closed_message);
+    case ChanStatus::not_ready:
+      break;
+  }
+  SendOp<T> op(state, &value, closed_message);
+  SelectCase* c = &op;
+  WaitEntry e;
+  run_select(&c, &e, 1, kNoDefault);
+}
+
+/// Blocking receive used by Chan and RecvChan.
+template <class T>
+std::optional<T> chan_recv(ChanState<T>* state) {
+  if (state == nullptr) block_forever(WaitKind::chan_recv);
+  if (state->capacity() == 0) {
+    SelectCtx ctx(WaitKind::chan_recv, state);
+    WaitEntry e;
+    e.ctx = &ctx;
+    std::optional<T> out;
+    if (state->recv_or_enroll(out, e) != ChanStatus::not_ready) return out;
+    park_enrolled(ctx, [&]() noexcept { state->unenroll_recv(e); });
+    return out;  // filled by the sender (kDone), or empty because of a close (kClosed)
+  }
+  {
+    std::optional<T> out;
+    if (state->try_recv(out) != ChanStatus::not_ready) return out;
+  }
+  RecvOp<T> op(state);
+  SelectCase* c = &op;
+  WaitEntry e;
+  run_select(&c, &e, 1, kNoDefault);
+  return std::move(op.value);
+}
+
+}  // namespace spindle::detail

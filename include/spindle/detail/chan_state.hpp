@@ -1,0 +1,264 @@
+// The shared state behind every handle of one channel: ChanState<T>.
+//
+// Two flavors, chosen by the capacity at construction (as crossbeam-channel does):
+//   * buffered (capacity > 0): values travel through the lock-free ChanRing; the wait queues
+//     only hold parked parties, and a successful push (pop) wakes one parked receiver
+//     (sender), which then retries its operation;
+//   * unbuffered (capacity 0): there is no buffer; a send and a receive meet in a wait queue
+//     and the one that arrives second moves the value directly between the two stacks
+//     (Go's direct hand-off), under the channel lock.
+//
+// Invariants (Go's, restated for this design):
+//   * unbuffered: at most one of `senders_` and `receivers_` holds a live (unclaimed) entry
+//     of any one context pair: an arriving party always takes a live partner instead of
+//     enqueuing (the exception: one select enqueued on both sides of the same channel, which
+//     never matches itself);
+//   * buffered: a parked receiver re-checks the ring after enqueuing, and every push checks
+//     for parked receivers after pushing (symmetric for senders), so "ring non-empty and a
+//     receiver parked for good" cannot last: see the flag protocol below;
+//   * close() wakes every entry linked before it; a party enrolling after it sees the close
+//     (unbuffered: under the lock, before linking; buffered: in its ring re-check after
+//     linking) and never parks.
+//
+// The flag protocol (buffered flavor), the one place where lock-free and locked meet:
+//   receiver: lock; enqueue; receivers_waiting_ = true (seq_cst); unlock; load ring (seq_cst)
+//   sender:   CAS ring tail (seq_cst); ...; load receivers_waiting_ (seq_cst)
+// All four are seq_cst, so in their single total order either the receiver's ring load
+// follows the sender's CAS (the receiver sees a value and does not park) or the sender's
+// flag load follows the receiver's store (the sender wakes it). Same for senders on a full
+// ring with head_. The flag may be stale in the other direction (true with only dead
+// entries); that only costs a lock round trip.
+//
+// Who may touch what: the ring is lock-free; the queues, `linked`, `result`, `packet` and
+// closed_ writes happen only under lock_; the `*_waiting_` flags are written under lock_ and
+// read anywhere.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "spindle/detail/chan_lock.hpp"
+#include "spindle/detail/chan_ring.hpp"
+#include "spindle/detail/chan_wait.hpp"
+
+namespace spindle::detail {
+
+template <class T>
+class ChanState {
+ public:
+  explicit ChanState(std::size_t capacity) {
+    if (capacity > 0) ring_.emplace(capacity);
+  }
+  ChanState(const ChanState&) = delete;
+  ChanState& operator=(const ChanState&) = delete;
+
+  std::size_t capacity() const noexcept { return ring_ ? ring_->capacity() : 0; }
+  std::size_t size() const noexcept { return ring_ ? ring_->size() : 0; }
+  bool closed() const noexcept {
+    // acquire: pairs with the release store in close().
+    return ring_ ? ring_->closed() : closed_.load(std::memory_order_acquire);
+  }
+
+  /// Non-blocking send: moves from `value` only when it returns ok.
+  ChanStatus try_send(T& value) noexcept {
+    if (ring_) {
+      const ChanStatus s = ring_->try_push(value);
+      if (s == ChanStatus::ok) wake_one(receivers_, receivers_waiting_);
+      return s;
+    }
+    // acquire: pairs with the flag/closed stores under the lock; a stale "nobody" is a
+    // receive that has not arrived yet, which is a valid linearization of a failed try.
+    if (!receivers_waiting_.load(std::memory_order_acquire) &&
+        !closed_.load(std::memory_order_acquire)) {
+      return ChanStatus::not_ready;
+    }
+    ChanLockGuard guard(lock_);
+    if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
+    WaitEntry* e = receivers_.claim_first();
+    update_flag(receivers_, receivers_waiting_);
+    if (e == nullptr) return ChanStatus::not_ready;
+    static_cast<std::optional<T>*>(e->packet)->emplace(std::move(value));
+    e->result = WaitEntry::kDone;
+    e->ctx->waiter.unpark();  // under the lock: see chan_wait.hpp
+    return ChanStatus::ok;
+  }
+
+  /// Non-blocking receive: fills `out` only when it returns ok.
+  ChanStatus try_recv(std::optional<T>& out) noexcept {
+    if (ring_) {
+      const ChanStatus s = ring_->try_pop(out);
+      if (s == ChanStatus::ok) wake_one(senders_, senders_waiting_);
+      return s;
+    }
+    // acquire: as in try_send.
+    if (!senders_waiting_.load(std::memory_order_acquire) &&
+        !closed_.load(std::memory_order_acquire)) {
+      return ChanStatus::not_ready;
+    }
+    ChanLockGuard guard(lock_);
+    WaitEntry* e = senders_.claim_first();
+    update_flag(senders_, senders_waiting_);
+    if (e == nullptr) {
+      return closed_.load(std::memory_order_relaxed) ? ChanStatus::closed  // under lock_
+                                                     : ChanStatus::not_ready;
+    }
+    out.emplace(std::move(*static_cast<T*>(e->packet)));
+    e->result = WaitEntry::kDone;
+    e->ctx->waiter.unpark();  // under the lock: see chan_wait.hpp
+    return ChanStatus::ok;
+  }
+
+  /// Unbuffered only, for a plain blocking send: in one locked step, hand `value` to a
+  /// parked receiver (ok), or report closed, or link `e` as a parked sender (not_ready; the
+  /// caller then parks on e.ctx).
+  ChanStatus send_or_enroll(T& value, WaitEntry& e) noexcept {
+    ChanLockGuard guard(lock_);
+    if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
+    WaitEntry* r = receivers_.claim_first();
+    update_flag(receivers_, receivers_waiting_);
+    if (r != nullptr) {
+      static_cast<std::optional<T>*>(r->packet)->emplace(std::move(value));
+      r->result = WaitEntry::kDone;
+      r->ctx->waiter.unpark();  // under the lock: see chan_wait.hpp
+      return ChanStatus::ok;
+    }
+    e.packet = &value;
+    e.result = WaitEntry::kNone;
+    senders_.push_back(e);
+    update_flag(senders_, senders_waiting_);
+    return ChanStatus::not_ready;
+  }
+
+  /// Unbuffered only, for a plain blocking receive: take a parked sender's value (ok), or
+  /// report closed, or link `e` as a parked receiver whose value goes to `out` (not_ready).
+  ChanStatus recv_or_enroll(std::optional<T>& out, WaitEntry& e) noexcept {
+    ChanLockGuard guard(lock_);
+    WaitEntry* s = senders_.claim_first();
+    update_flag(senders_, senders_waiting_);
+    if (s != nullptr) {
+      out.emplace(std::move(*static_cast<T*>(s->packet)));
+      s->result = WaitEntry::kDone;
+      s->ctx->waiter.unpark();  // under the lock: see chan_wait.hpp
+      return ChanStatus::ok;
+    }
+    if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
+    e.packet = &out;
+    e.result = WaitEntry::kNone;
+    receivers_.push_back(e);
+    update_flag(receivers_, receivers_waiting_);
+    return ChanStatus::not_ready;
+  }
+
+  /// Closes the channel and wakes every parked party. False if it was already closed.
+  bool close() noexcept {
+    if (ring_) {
+      if (!ring_->close()) return false;
+      ChanLockGuard guard(lock_);
+      wake_all(senders_, senders_waiting_);
+      wake_all(receivers_, receivers_waiting_);
+      return true;
+    }
+    ChanLockGuard guard(lock_);
+    if (closed_.load(std::memory_order_relaxed)) return false;  // under lock_
+    // release: pairs with the acquire loads in closed(), try_send and try_recv.
+    closed_.store(true, std::memory_order_release);
+    wake_all(senders_, senders_waiting_);
+    wake_all(receivers_, receivers_waiting_);
+    return true;
+  }
+
+  /// Links `e` as a waiting sender whose value is `*value`. Returns true when the send looks
+  /// possible right now (the caller then aborts and retries instead of parking); the entry
+  /// may or may not be linked in that case.
+  bool enroll_send(WaitEntry& e, T* value) noexcept {
+    return enroll(e, value, senders_, senders_waiting_, receivers_);
+  }
+  /// Links `e` as a waiting receiver that wants its value in `*out`. Returns as enroll_send.
+  bool enroll_recv(WaitEntry& e, std::optional<T>* out) noexcept {
+    return enroll(e, out, receivers_, receivers_waiting_, senders_);
+  }
+  /// Buffered flavor: a receiver (sender) woken to retry is leaving without retrying (it is
+  /// being unwound); wake the next one in its place. No-op for unbuffered channels.
+  void forward_recv_wakeup() noexcept {
+    if (ring_) wake_one(receivers_, receivers_waiting_);
+  }
+  void forward_send_wakeup() noexcept {
+    if (ring_) wake_one(senders_, senders_waiting_);
+  }
+  /// Unlinks `e` if still linked; afterwards no claimer touches it any more.
+  void unenroll_send(WaitEntry& e) noexcept { unenroll(e, senders_, senders_waiting_); }
+  void unenroll_recv(WaitEntry& e) noexcept { unenroll(e, receivers_, receivers_waiting_); }
+
+ private:
+  bool enroll(WaitEntry& e, void* packet, ChanWaitQueue& mine, std::atomic<bool>& mine_waiting,
+              const ChanWaitQueue& partners) noexcept {
+    e.packet = packet;
+    e.result = WaitEntry::kNone;
+    {
+      ChanLockGuard guard(lock_);
+      if (!ring_) {
+        // Unbuffered: decided entirely under the lock.
+        if (closed_.load(std::memory_order_relaxed)) return true;  // under lock_
+        if (partners.has_waiting_peer(e.ctx)) return true;
+      }
+      mine.push_back(e);
+      // seq_cst: the flag store of the flag protocol (see the top of this file).
+      mine_waiting.store(true, std::memory_order_seq_cst);
+    }
+    if (!ring_) return false;
+    // seq_cst loads inside: the ring load of the flag protocol.
+    return &mine == &senders_ ? ring_->push_ready() : ring_->pop_ready();
+  }
+
+  void unenroll(WaitEntry& e, ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
+    ChanLockGuard guard(lock_);
+    q.remove(e);
+    update_flag(q, waiting);
+  }
+
+  // Wakes one parked party of `q` after a successful ring operation (buffered flavor).
+  void wake_one(ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
+    // seq_cst: the flag load of the flag protocol (see the top of this file).
+    if (!waiting.load(std::memory_order_seq_cst)) return;
+    ChanLockGuard guard(lock_);
+    if (WaitEntry* e = q.claim_first()) {
+      e->result = WaitEntry::kNone;  // woken to retry
+      e->ctx->waiter.unpark();       // under the lock: see chan_wait.hpp
+    }
+    update_flag(q, waiting);
+  }
+
+  // Under lock_: completes every entry of `q` as closed.
+  void wake_all(ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
+    while (WaitEntry* e = q.claim_first()) {
+      e->result = WaitEntry::kClosed;
+      e->ctx->waiter.unpark();
+    }
+    update_flag(q, waiting);
+  }
+
+  // Under lock_.
+  static void update_flag(const ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
+    const bool now = !q.empty();
+    // relaxed load: the flag is only written under lock_, which we hold.
+    if (waiting.load(std::memory_order_relaxed) != now) {
+      // seq_cst: a flag store of the flag protocol.
+      waiting.store(now, std::memory_order_seq_cst);
+    }
+  }
+
+  std::optional<ChanRing<T>> ring_;
+  // Own cache line: the flags below are read after every ring operation and written only
+  // when parties park or leave, so they must not share a line with the ring's tail_.
+  alignas(64) ChanLock lock_;
+  std::atomic<bool> closed_{false};  // unbuffered flavor only (the ring has its closed bit)
+  ChanWaitQueue senders_;
+  ChanWaitQueue receivers_;
+  std::atomic<bool> senders_waiting_{false};
+  std::atomic<bool> receivers_waiting_{false};
+};
+
+}  // namespace spindle::detail

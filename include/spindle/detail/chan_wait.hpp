@@ -1,0 +1,144 @@
+// Waiting on channels: one SelectCtx per blocked operation, one WaitEntry per channel it
+// waits on, and the intrusive ChanWaitQueue each channel keeps its entries in.
+//
+// A blocked send, receive or select owns one SelectCtx (on its stack) and links one
+// WaitEntry per case into the wait queue of that case's channel. Whoever wants to complete
+// a waiting operation (a sender finding a waiting receiver, a close, a notification that the
+// buffer changed) must first *claim* the context: one CAS of `state` from kWaiting to the
+// index of the case it completes. Exactly one party wins, so a select that waits on many
+// channels is completed exactly once; every other party sees the CAS fail and treats the
+// entry as dead. The owner itself may claim its context with kAborted to stop waiting.
+//
+// Invariants (all under the lock of the channel that holds the queue):
+//   * an entry is in at most one queue, and `linked` says whether it is;
+//   * whoever claims a context through an entry unlinks that entry, fills in `result`
+//     (and the packet), and calls waiter.unpark() *before releasing the channel lock*; so an
+//     owner that takes the lock of every channel it enrolled on knows no claimer is still
+//     touching its stack (this is what makes unwinding a parked task safe);
+//   * dead entries (context claimed through another channel, or aborted) may be unlinked by
+//     anyone holding the lock; the owner unlinks whatever is still linked when it wakes.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "spindle/detail/waiter.hpp"
+
+namespace spindle::detail {
+
+/// The shared fate of one blocked operation (a send, a receive, or a whole select).
+struct SelectCtx {
+  /// `kind` and `channel` describe the wait for diagnostics (Runtime::tasks()).
+  SelectCtx(WaitKind kind, const void* channel) noexcept : waiter(kind, channel) {}
+  SelectCtx(const SelectCtx&) = delete;
+  SelectCtx& operator=(const SelectCtx&) = delete;
+
+  static constexpr std::uint32_t kWaiting = 0xffff'ffffu;  ///< nobody has claimed it yet
+  static constexpr std::uint32_t kAborted = 0xffff'fffeu;  ///< the owner gave up waiting
+
+  /// Claims the context for case `value` (or kAborted). True for exactly one caller.
+  bool try_claim(std::uint32_t value) noexcept {
+    std::uint32_t expected = kWaiting;
+    // acq_rel: the winner acquires the owner's enrolment (packet pointers written before the
+    // entry was linked, also ordered by the channel lock) and releases nothing yet; the
+    // owner learns the outcome through Waiter::park()'s acquire, or through its own CAS.
+    return state.compare_exchange_strong(expected, value, std::memory_order_acq_rel,
+                                         std::memory_order_acquire);
+  }
+  /// True while no one has claimed the context (a hint; only try_claim() decides).
+  bool waiting() const noexcept {
+    // acquire: pairs with the acq_rel claim; a stale kWaiting only costs a failed claim later.
+    return state.load(std::memory_order_acquire) == kWaiting;
+  }
+
+  std::atomic<std::uint32_t> state{kWaiting};
+  Waiter waiter;
+};
+
+/// One case of a blocked operation, linked into one channel's wait queue.
+struct WaitEntry {
+  enum Result : std::uint8_t {
+    kNone,    ///< not completed by a claimer (woken to retry, or not woken)
+    kDone,    ///< unbuffered hand-off done: the value was moved out of / into the packet
+    kClosed,  ///< the channel was closed while waiting
+  };
+
+  SelectCtx* ctx = nullptr;
+  std::uint32_t case_index = 0;
+  /// Unbuffered channels only: the sender's T* (value to take) or the receiver's
+  /// std::optional<T>* (where to put the value). Unused by buffered channels.
+  void* packet = nullptr;
+  Result result = kNone;  // written by the claimer under the channel lock, before unpark()
+  bool linked = false;    // guarded by the lock of the channel whose queue holds the entry
+  WaitEntry* prev = nullptr;
+  WaitEntry* next = nullptr;
+};
+
+/// FIFO of WaitEntries; every member function must be called under the channel lock.
+class ChanWaitQueue {
+ public:
+  bool empty() const noexcept { return head_ == nullptr; }
+  WaitEntry* front() const noexcept { return head_; }
+
+  void push_back(WaitEntry& e) noexcept {
+    e.prev = tail_;
+    e.next = nullptr;
+    if (tail_ != nullptr) {
+      tail_->next = &e;
+    } else {
+      head_ = &e;
+    }
+    tail_ = &e;
+    e.linked = true;
+  }
+
+  void remove(WaitEntry& e) noexcept {
+    if (!e.linked) return;
+    if (e.prev != nullptr) {
+      e.prev->next = e.next;
+    } else {
+      head_ = e.next;
+    }
+    if (e.next != nullptr) {
+      e.next->prev = e.prev;
+    } else {
+      tail_ = e.prev;
+    }
+    e.prev = e.next = nullptr;
+    e.linked = false;
+  }
+
+  /// Claims the first waiting entry whose context is not `self`, unlinking it and every dead
+  /// entry met on the way. Returns nullptr if none could be claimed. The caller completes the
+  /// entry (packet, result) and unparks it before releasing the lock.
+  WaitEntry* claim_first(const SelectCtx* self = nullptr) noexcept {
+    WaitEntry* e = head_;
+    while (e != nullptr) {
+      WaitEntry* next = e->next;
+      if (e->ctx != self) {
+        if (e->ctx->try_claim(e->case_index)) {
+          remove(*e);
+          return e;
+        }
+        remove(*e);  // dead: claimed through another channel, or aborted by its owner
+      }
+      e = next;
+    }
+    return nullptr;
+  }
+
+  /// True if some entry of another context is still waiting (a readiness hint for enrol).
+  bool has_waiting_peer(const SelectCtx* self) const noexcept {
+    for (WaitEntry* e = head_; e != nullptr; e = e->next) {
+      if (e->ctx != self && e->ctx->waiting()) return true;
+    }
+    return false;
+  }
+
+ private:
+  WaitEntry* head_ = nullptr;
+  WaitEntry* tail_ = nullptr;
+};
+
+}  // namespace spindle::detail

@@ -1,0 +1,278 @@
+/// @file
+/// spindle::select: wait on several channel operations at once, as Go's `select`.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "spindle/chan.hpp"
+#include "spindle/detail/chan_select.hpp"
+
+namespace spindle {
+
+/// @cond INTERNAL
+namespace detail {
+
+struct NoHandler {};
+
+template <class H>
+struct IsRecvHandle : std::false_type {};
+template <class T>
+struct IsRecvHandle<Chan<T>> : std::true_type {};
+template <class T>
+struct IsRecvHandle<RecvChan<T>> : std::true_type {};
+
+template <class H>
+struct IsSendHandle : std::false_type {};
+template <class T>
+struct IsSendHandle<Chan<T>> : std::true_type {};
+template <class T>
+struct IsSendHandle<SendChan<T>> : std::true_type {};
+
+/// The channel of a case: borrowed from an lvalue handle (which must outlive the select),
+/// or owned when the handle was a temporary (so `on_recv(after(1s))` is safe).
+template <class T>
+struct CaseChan {
+  ChanState<T>* state = nullptr;
+  std::shared_ptr<ChanState<T>> owned;
+};
+
+template <class H>
+auto case_chan(H&& handle) {
+  using T = typename std::remove_cvref_t<H>::value_type;
+  CaseChan<T> c;
+  if constexpr (std::is_lvalue_reference_v<H>) {
+    c.state = ChanAccess::state(handle);
+  } else {
+    c.owned = ChanAccess::take(std::move(handle));
+    c.state = c.owned.get();
+  }
+  return c;
+}
+
+template <class T, class F>
+struct RecvCase {
+  CaseChan<T> chan;
+  F handler;
+};
+template <class T, class F>
+struct SendCase {
+  CaseChan<T> chan;
+  T value;
+  F handler;
+};
+template <class F>
+struct DefaultCase {
+  F handler;
+};
+
+template <class C>
+struct IsSelectCase : std::false_type {};
+template <class T, class F>
+struct IsSelectCase<RecvCase<T, F>> : std::true_type {};
+template <class T, class F>
+struct IsSelectCase<SendCase<T, F>> : std::true_type {};
+template <class F>
+struct IsSelectCase<DefaultCase<F>> : std::true_type {};
+
+template <class C>
+struct IsDefaultCase : std::false_type {};
+template <class F>
+struct IsDefaultCase<DefaultCase<F>> : std::true_type {};
+
+/// The engine-side object of one case, built in place on select's stack.
+template <class C>
+struct CaseOp;
+
+template <class T, class F>
+struct CaseOp<RecvCase<T, F>> {
+  explicit CaseOp(RecvCase<T, F>& c) noexcept : op(c.chan.state), live(c.chan.state != nullptr) {}
+  SelectCase* engine() noexcept { return live ? &op : nullptr; }
+  void run(RecvCase<T, F>& c) {
+    if constexpr (!std::is_same_v<F, NoHandler>) c.handler(std::move(op.value));
+  }
+  RecvOp<T> op;
+  bool live;
+};
+
+template <class T, class F>
+struct CaseOp<SendCase<T, F>> {
+  explicit CaseOp(SendCase<T, F>& c) noexcept
+      : op(c.chan.state, &c.value, "spindle::select: send on closed channel"),
+        live(c.chan.state != nullptr) {}
+  SelectCase* engine() noexcept { return live ? &op : nullptr; }
+  void run(SendCase<T, F>& c) {
+    if constexpr (!std::is_same_v<F, NoHandler>) c.handler();
+  }
+  SendOp<T> op;
+  bool live;
+};
+
+template <class F>
+struct CaseOp<DefaultCase<F>> {
+  explicit CaseOp(DefaultCase<F>& /*c*/) noexcept {}
+  SelectCase* engine() noexcept { return nullptr; }
+  void run(DefaultCase<F>& c) { c.handler(); }
+};
+
+template <class... Cases>
+constexpr std::size_t default_index() noexcept {
+  std::size_t index = kNoDefault;
+  std::size_t i = 0;
+  ((index = IsDefaultCase<Cases>::value ? i : index, ++i), ...);
+  return index;
+}
+
+/// Runs the handler of case `fired`.
+template <class Ops, class CaseTuple, std::size_t... I>
+void run_handler(std::size_t fired, Ops& ops, CaseTuple& cases, std::index_sequence<I...>) {
+  ((fired == I ? std::get<I>(ops).run(std::get<I>(cases)) : void()), ...);
+}
+
+}  // namespace detail
+/// @endcond
+
+/// A select case that receives from `ch` (a Chan<T> or RecvChan<T>), then calls
+/// `handler(std::optional<T>)` if given: the value, or std::nullopt if `ch` was closed.
+/// A nil channel's case never fires. The case refers to an lvalue `ch` (keep it alive until
+/// the select returns) and owns a temporary one.
+template <class H, class... F>
+requires detail::IsRecvHandle<std::remove_cvref_t<H>>::value &&
+    (sizeof...(F) <= 1) auto on_recv(H&& ch, F&&... handler) {
+  using T = typename std::remove_cvref_t<H>::value_type;
+  if constexpr (sizeof...(F) == 0) {
+    return detail::RecvCase<T, detail::NoHandler>{detail::case_chan(std::forward<H>(ch)), {}};
+  } else {
+    return detail::RecvCase<T, std::decay_t<F>...>{detail::case_chan(std::forward<H>(ch)),
+                                                   std::forward<F>(handler)...};
+  }
+}
+
+/// A select case that sends `value` on `ch` (a Chan<T> or SendChan<T>), then calls
+/// `handler()` if given. The value is moved into the channel only if this case fires. If
+/// `ch` is closed when the select tries this case, the select throws ChannelClosed.
+template <class H, class V, class... F>
+requires detail::IsSendHandle<std::remove_cvref_t<H>>::value &&
+    std::is_constructible_v<typename std::remove_cvref_t<H>::value_type, V &&> &&
+    (sizeof...(F) <= 1) auto on_send(H&& ch, V&& value, F&&... handler) {
+  using T = typename std::remove_cvref_t<H>::value_type;
+  if constexpr (sizeof...(F) == 0) {
+    return detail::SendCase<T, detail::NoHandler>{
+        detail::case_chan(std::forward<H>(ch)), T(std::forward<V>(value)), {}};
+  } else {
+    return detail::SendCase<T, std::decay_t<F>...>{detail::case_chan(std::forward<H>(ch)),
+                                                   T(std::forward<V>(value)),
+                                                   std::forward<F>(handler)...};
+  }
+}
+
+/// The case a select takes, calling `handler()`, when no other case is ready right away.
+/// It makes the select non-blocking. At most one per select.
+template <class F>
+auto on_default(F&& handler) {
+  return detail::DefaultCase<std::decay_t<F>>{std::forward<F>(handler)};
+}
+
+/// Waits until one of `cases` can proceed, performs it, runs its handler, and returns its
+/// index (0-based, in argument order). Among several ready cases one is chosen uniformly at
+/// random. Cases on nil channels never fire; a closed channel's receive case is ready (its
+/// handler gets std::nullopt), and a send case on a closed channel throws ChannelClosed.
+/// With on_default the select never blocks; with no live case and no default it blocks
+/// forever, as Go's `select {}` does.
+///
+/// @code
+/// std::size_t fired = spindle::select(
+///     spindle::on_recv(in, [&](std::optional<int> v) { got = v; }),
+///     spindle::on_send(out, 5),
+///     spindle::on_recv(spindle::after(100ms), [&](auto) { timed_out = true; }));
+/// @endcode
+///
+/// Handlers run after the channel operation, outside any channel lock; they may use
+/// channels freely. Exceptions from handlers propagate to the caller.
+template <class... Cases>
+std::size_t select(Cases&&... cases) {
+  static_assert((detail::IsSelectCase<std::remove_cvref_t<Cases>>::value && ...),
+                "spindle::select: every argument must be spindle::on_recv(...), "
+                "spindle::on_send(...) or spindle::on_default(...)");
+  static_assert((std::size_t{0} + ... +
+                 (detail::IsDefaultCase<std::remove_cvref_t<Cases>>::value ? 1 : 0)) <= 1,
+                "spindle::select: at most one on_default case");
+  constexpr std::size_t n = sizeof...(Cases);
+  if constexpr (n == 0) {
+    detail::block_forever();
+  } else {
+    std::tuple<Cases&...> refs(cases...);
+    std::tuple<detail::CaseOp<std::remove_cvref_t<Cases>>...> ops(cases...);
+    std::array<detail::SelectCase*, n> engine_cases = std::apply(
+        [](auto&... op) { return std::array<detail::SelectCase*, n>{op.engine()...}; }, ops);
+    std::array<detail::WaitEntry, n> entries{};
+    const std::size_t fired =
+        detail::run_select(engine_cases.data(), entries.data(), n,
+                           detail::default_index<std::remove_cvref_t<Cases>...>());
+    detail::run_handler(fired, ops, refs, std::make_index_sequence<n>{});
+    return fired;
+  }
+}
+
+/// A select over a run-time number of receive cases of one type (Go's `reflect.Select`),
+/// plus any fixed cases after them. Waits until one of `chans` has a value (or is closed) or
+/// one of `extra` fires. Returns {index, value}: for index < chans.size(), the value
+/// received from chans[index] (std::nullopt if that channel is closed); otherwise
+/// extra case number index - chans.size() fired, its handler ran, and the value is
+/// std::nullopt. Nil channels in `chans` never fire; with no live case and no default it
+/// blocks forever.
+///
+/// @code
+/// std::vector<spindle::RecvChan<int>> inputs{a, b, c};
+/// while (!inputs.empty()) {
+///   auto [i, v] = spindle::select_recv(inputs, spindle::on_recv(done));
+///   if (i == inputs.size()) break;                 // done fired
+///   if (!v) { inputs.erase(inputs.begin() + i); continue; }   // input i closed
+///   use(*v);
+/// }
+/// @endcode
+template <class T, class... Extra>
+std::pair<std::size_t, std::optional<T>> select_recv(const std::vector<RecvChan<T>>& chans,
+                                                     Extra&&... extra) {
+  static_assert((detail::IsSelectCase<std::remove_cvref_t<Extra>>::value && ...),
+                "spindle::select_recv: every extra argument must be spindle::on_recv(...), "
+                "spindle::on_send(...) or spindle::on_default(...)");
+  static_assert((std::size_t{0} + ... +
+                 (detail::IsDefaultCase<std::remove_cvref_t<Extra>>::value ? 1 : 0)) <= 1,
+                "spindle::select_recv: at most one on_default case");
+  const std::size_t n = chans.size();
+  constexpr std::size_t m = sizeof...(Extra);
+  std::vector<detail::RecvOp<T>> ops;
+  ops.reserve(n);
+  std::vector<detail::SelectCase*> engine_cases(n + m, nullptr);
+  for (std::size_t i = 0; i < n; ++i) {
+    detail::ChanState<T>* state = detail::ChanAccess::state(chans[i]);
+    ops.emplace_back(state);
+    if (state != nullptr) engine_cases[i] = &ops.back();
+  }
+  std::tuple<Extra&...> refs(extra...);
+  std::tuple<detail::CaseOp<std::remove_cvref_t<Extra>>...> extra_ops(extra...);
+  std::size_t default_index = detail::kNoDefault;
+  if constexpr (m > 0) {
+    std::size_t k = 0;
+    std::apply([&](auto&... op) { ((engine_cases[n + k++] = op.engine()), ...); }, extra_ops);
+    const std::size_t d = detail::default_index<std::remove_cvref_t<Extra>...>();
+    if (d != detail::kNoDefault) default_index = n + d;
+  }
+  std::vector<detail::WaitEntry> entries(n + m);
+  const std::size_t fired =
+      detail::run_select(engine_cases.data(), entries.data(), n + m, default_index);
+  if (fired < n) return {fired, std::move(ops[fired].value)};
+  if constexpr (m > 0) {
+    detail::run_handler(fired - n, extra_ops, refs, std::make_index_sequence<m>{});
+  }
+  return {fired, std::nullopt};
+}
+
+}  // namespace spindle

@@ -1,0 +1,453 @@
+// Deterministic tests of select's rules, the dynamic select_recv, after() and Ticker.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "spindle/spindle.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+spindle::Options two_workers() { return spindle::Options{.workers = 2}; }
+
+TEST(SelectBasic, ReadyReceiveFiresWithItsIndexAndValue) {
+  spindle::Chan<int> a(1);
+  spindle::Chan<int> b(1);
+  b.send(42);
+  std::optional<int> got;
+  const std::size_t fired =
+      spindle::select(spindle::on_recv(a, [&](std::optional<int>) { ADD_FAILURE(); }),
+                      spindle::on_recv(b, [&](std::optional<int> v) { got = v; }));
+  EXPECT_EQ(fired, 1u);
+  EXPECT_EQ(got, 42);
+}
+
+TEST(SelectBasic, ReadySendFires) {
+  spindle::Chan<int> full(1);
+  full.send(0);
+  spindle::Chan<int> room(1);
+  bool ran = false;
+  const std::size_t fired =
+      spindle::select(spindle::on_send(full, 1), spindle::on_send(room, 5, [&] { ran = true; }));
+  EXPECT_EQ(fired, 1u);
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(room.recv(), 5);
+  EXPECT_EQ(full.recv(), 0);
+  EXPECT_EQ(full.try_recv(), std::nullopt);
+}
+
+TEST(SelectBasic, DefaultRunsOnlyWhenNothingIsReady) {
+  spindle::Chan<int> ch(1);
+  bool defaulted = false;
+  EXPECT_EQ(spindle::select(spindle::on_recv(ch), spindle::on_default([&] { defaulted = true; })),
+            1u);
+  EXPECT_TRUE(defaulted);
+  ch.send(3);
+  defaulted = false;
+  EXPECT_EQ(spindle::select(spindle::on_default([&] { defaulted = true; }), spindle::on_recv(ch)),
+            1u);
+  EXPECT_FALSE(defaulted);
+  EXPECT_EQ(ch.size(), 0u);
+}
+
+TEST(SelectBasic, NilCasesNeverFire) {
+  spindle::RecvChan<int> nil_in;
+  spindle::SendChan<int> nil_out;
+  spindle::Chan<int> nil(nullptr);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(spindle::select(spindle::on_recv(nil_in), spindle::on_send(nil_out, 1),
+                              spindle::on_recv(nil), spindle::on_send(nil, 2),
+                              spindle::on_default([] {})),
+              4u);
+  }
+}
+
+TEST(SelectBasic, SwitchingACaseOffWithANilView) {
+  spindle::Chan<int> ch(4);
+  ch.send(1);
+  spindle::RecvChan<int> in = ch;
+  in = nullptr;  // as Go's `in = nil`
+  EXPECT_EQ(spindle::select(spindle::on_recv(in), spindle::on_default([] {})), 1u);
+  EXPECT_EQ(ch.size(), 1u);
+}
+
+TEST(SelectBasic, ClosedChannelIsReadyWithNullopt) {
+  spindle::Chan<int> open(1);
+  spindle::Chan<int> closed;
+  closed.close();
+  bool saw_nullopt = false;
+  EXPECT_EQ(
+      spindle::select(
+          spindle::on_recv(open),
+          spindle::on_recv(closed, [&](std::optional<int> v) { saw_nullopt = !v.has_value(); })),
+      1u);
+  EXPECT_TRUE(saw_nullopt);
+}
+
+TEST(SelectBasic, SendCaseOnClosedChannelThrows) {
+  spindle::Chan<int> closed(1);
+  closed.close();
+  try {
+    spindle::select(spindle::on_send(closed, 1), spindle::on_default([] {}));
+    FAIL() << "select must throw on a send case of a closed channel";
+  } catch (const spindle::ChannelClosed& e) {
+    EXPECT_STREQ(e.what(), "spindle::select: send on closed channel");
+  }
+}
+
+TEST(SelectBasic, HandlersAreOptional) {
+  spindle::Chan<int> ch(1);
+  EXPECT_EQ(spindle::select(spindle::on_send(ch, 9)), 0u);
+  EXPECT_EQ(spindle::select(spindle::on_recv(ch)), 0u);
+  EXPECT_EQ(ch.size(), 0u);
+}
+
+TEST(SelectBasic, SendValueIsConsumedOnlyWhenTheCaseFires) {
+  spindle::Chan<std::unique_ptr<int>> full(1);
+  full.send(std::make_unique<int>(1));
+  EXPECT_EQ(
+      spindle::select(spindle::on_send(full, std::make_unique<int>(2)), spindle::on_default([] {})),
+      1u);
+  EXPECT_EQ(**full.recv(), 1);
+  EXPECT_EQ(full.try_recv(), std::nullopt);  // 2 was never sent
+}
+
+TEST(SelectBasic, ChoiceAmongReadyCasesIsUniform) {
+  spindle::Chan<int> a(1);
+  spindle::Chan<int> never(1);
+  spindle::Chan<int> b(1);
+  spindle::Chan<int> c(1);
+  int counts[4] = {0, 0, 0, 0};
+  constexpr int kRounds = 6000;
+  for (int i = 0; i < kRounds; ++i) {
+    a.try_send(0);
+    b.try_send(0);
+    c.try_send(0);
+    ++counts[spindle::select(spindle::on_recv(a), spindle::on_recv(never), spindle::on_recv(b),
+                             spindle::on_recv(c))];
+  }
+  EXPECT_EQ(counts[1], 0);
+  for (int k : {0, 2, 3}) {
+    EXPECT_GT(counts[k], kRounds / 3 - kRounds / 20) << "case " << k;
+    EXPECT_LT(counts[k], kRounds / 3 + kRounds / 20) << "case " << k;
+  }
+}
+
+TEST(SelectBasic, BlockedSelectWakesOnTheReadyChannel) {
+  spindle::Runtime rt{two_workers()};
+  rt.block_on([] {
+    for (std::size_t cap : {0u, 1u}) {
+      spindle::Chan<int> a(cap);
+      spindle::Chan<int> b(cap);
+      auto sender = spindle::spawn([b] {
+        spindle::sleep_for(5ms);
+        b.send(8);
+      });
+      std::optional<int> got;
+      EXPECT_EQ(spindle::select(spindle::on_recv(a), spindle::on_recv(b, [&](auto v) { got = v; })),
+                1u);
+      EXPECT_EQ(got, 8);
+      sender.join();
+      // And a blocked send case.
+      auto receiver = spindle::spawn([a] {
+        spindle::sleep_for(5ms);
+        return a.recv();
+      });
+      EXPECT_EQ(spindle::select(spindle::on_recv(b), spindle::on_send(a, 11)), 1u);
+      EXPECT_EQ(receiver.join(), 11);
+    }
+  });
+}
+
+TEST(SelectBasic, BlockedSelectWakesOnClose) {
+  spindle::Runtime rt{two_workers()};
+  rt.block_on([] {
+    spindle::Chan<int> a;
+    spindle::Chan<int> b(2);
+    auto closer = spindle::spawn([b] {
+      spindle::sleep_for(5ms);
+      b.close();
+    });
+    bool closed = false;
+    EXPECT_EQ(spindle::select(spindle::on_recv(a),
+                              spindle::on_recv(b, [&](auto v) { closed = !v.has_value(); })),
+              1u);
+    EXPECT_TRUE(closed);
+    closer.join();
+  });
+}
+
+TEST(SelectBasic, BlockedSendCaseThrowsWhenClosed) {
+  spindle::Runtime rt{two_workers()};
+  rt.block_on([] {
+    spindle::Chan<int> a;
+    spindle::Chan<int> never;
+    auto closer = spindle::spawn([a] {
+      spindle::sleep_for(5ms);
+      a.close();
+    });
+    EXPECT_THROW(spindle::select(spindle::on_send(a, 1), spindle::on_recv(never)),
+                 spindle::ChannelClosed);
+    closer.join();
+  });
+}
+
+TEST(SelectBasic, ASelectNeverMatchesItself) {
+  spindle::Runtime rt{two_workers()};
+  rt.block_on([] {
+    spindle::Chan<int> ch;
+    EXPECT_EQ(
+        spindle::select(spindle::on_send(ch, 1), spindle::on_recv(ch), spindle::on_default([] {})),
+        2u);
+    EXPECT_EQ(spindle::select(spindle::on_send(ch, 1), spindle::on_recv(ch),
+                              spindle::on_recv(spindle::after(10ms))),
+              2u);
+  });
+}
+
+TEST(SelectBasic, TwoSelectsMeetOnAnUnbufferedChannel) {
+  spindle::Runtime rt{two_workers()};
+  rt.block_on([] {
+    spindle::Chan<int> ch;
+    spindle::Chan<int> never_a;
+    spindle::Chan<int> never_b;
+    auto peer = spindle::spawn([=] {
+      std::optional<int> v;
+      EXPECT_EQ(
+          spindle::select(spindle::on_recv(never_a), spindle::on_recv(ch, [&](auto x) { v = x; })),
+          1u);
+      return v;
+    });
+    spindle::sleep_for(5ms);
+    EXPECT_EQ(spindle::select(spindle::on_send(ch, 4), spindle::on_recv(never_b)), 0u);
+    EXPECT_EQ(peer.join(), 4);
+  });
+}
+
+TEST(SelectBasic, AfterTimesOutASelect) {
+  spindle::Runtime rt{two_workers()};
+  rt.block_on([] {
+    spindle::Chan<int> never;
+    const auto start = spindle::Clock::now();
+    bool timed_out = false;
+    EXPECT_EQ(
+        spindle::select(spindle::on_recv(never),
+                        spindle::on_recv(spindle::after(20ms), [&](auto) { timed_out = true; })),
+        1u);
+    EXPECT_TRUE(timed_out);
+    EXPECT_GE(spindle::Clock::now() - start, 20ms);
+  });
+}
+
+TEST(SelectBasic, AfterDeliversOnceAndNeverCloses) {
+  spindle::Runtime rt{two_workers()};
+  rt.block_on([] {
+    const auto start = spindle::Clock::now();
+    spindle::RecvChan<spindle::TimePoint> t = spindle::after(5ms);
+    EXPECT_EQ(t.capacity(), 1u);
+    auto when = t.recv();
+    ASSERT_TRUE(when.has_value());
+    EXPECT_GE(*when - start, 5ms);
+    spindle::sleep_for(5ms);
+    EXPECT_EQ(t.try_recv(), std::nullopt);  // once, and not closed
+    auto now = spindle::after(-1ms).try_recv();
+    EXPECT_TRUE(now.has_value());  // a non-positive duration is ready at once
+  });
+}
+
+TEST(SelectBasic, AfterFromAPlainThread) {
+  const auto start = spindle::Clock::now();
+  auto when = spindle::after(5ms).recv();
+  ASSERT_TRUE(when.has_value());
+  EXPECT_GE(*when - start, 5ms);
+}
+
+TEST(SelectBasic, UnreceivedAfterDoesNotLeak) {
+  spindle::Runtime rt{two_workers()};
+  rt.block_on([] {
+    for (int i = 0; i < 100; ++i) (void)spindle::after(1ms);
+    spindle::sleep_for(10ms);  // let them fire; ASan checks they freed themselves
+  });
+}
+
+TEST(SelectBasic, TickerTicksDropsAndStops) {
+  spindle::Runtime rt{two_workers()};
+  rt.block_on([] {
+    spindle::Ticker tk(2ms);
+    spindle::RecvChan<spindle::TimePoint> c = tk.chan();
+    std::optional<spindle::TimePoint> prev;
+    for (int i = 0; i < 3; ++i) {
+      auto t = c.recv();
+      ASSERT_TRUE(t.has_value());
+      if (prev) {
+        EXPECT_GT(*t, *prev);
+      }
+      prev = t;
+    }
+    spindle::sleep_for(20ms);
+    EXPECT_LE(c.size(), 1u);  // a slow receiver finds at most one tick waiting
+    tk.stop();
+    c.try_recv();
+    spindle::sleep_for(10ms);
+    EXPECT_EQ(c.try_recv(), std::nullopt);  // stopped: no more ticks
+    tk.stop();                              // idempotent
+  });
+}
+
+TEST(SelectBasic, TickerResetAndBadPeriod) {
+  EXPECT_THROW(spindle::Ticker(0ms), std::invalid_argument);
+  EXPECT_THROW(spindle::Ticker(-1ms), std::invalid_argument);
+  spindle::Runtime rt{two_workers()};
+  rt.block_on([] {
+    spindle::Ticker tk(1h);
+    auto c = tk.chan();
+    tk.reset(2ms);
+    EXPECT_TRUE(c.recv().has_value());
+    EXPECT_TRUE(c == tk.chan());
+    spindle::Ticker moved = std::move(tk);
+    EXPECT_TRUE(moved.chan() == c);
+    EXPECT_TRUE(tk.chan().is_nil());  // NOLINT(bugprone-use-after-move)
+  });
+}
+
+TEST(SelectBasic, SelectRecvOverAVector) {
+  spindle::Chan<int> a(4);
+  spindle::Chan<int> b(4);
+  spindle::Chan<int> c;
+  std::vector<spindle::RecvChan<int>> ins{a, spindle::RecvChan<int>(), b, c};
+  b.send(5);
+  auto [i, v] = spindle::select_recv(ins);
+  EXPECT_EQ(i, 2u);
+  EXPECT_EQ(v, 5);
+  a.close();
+  auto [j, w] = spindle::select_recv(ins);
+  EXPECT_EQ(j, 0u);
+  EXPECT_EQ(w, std::nullopt);
+  ins[0] = nullptr;
+  bool defaulted = false;
+  auto [k, x] = spindle::select_recv(ins, spindle::on_default([&] { defaulted = true; }));
+  EXPECT_EQ(k, 4u);
+  EXPECT_EQ(x, std::nullopt);
+  EXPECT_TRUE(defaulted);
+}
+
+TEST(SelectBasic, SelectRecvBlocksAndTakesExtraCases) {
+  spindle::Runtime rt{two_workers()};
+  rt.block_on([] {
+    std::vector<spindle::Chan<int>> chans(20);
+    std::vector<spindle::RecvChan<int>> ins(chans.begin(), chans.end());
+    auto sender = spindle::spawn([c = chans[13]] { c.send(99); });
+    auto [i, v] = spindle::select_recv(ins);
+    EXPECT_EQ(i, 13u);
+    EXPECT_EQ(v, 99);
+    sender.join();
+    spindle::Chan<spindle::Unit> done;
+    auto closer = spindle::spawn([done] {
+      spindle::sleep_for(2ms);
+      done.close();
+    });
+    bool stopped = false;
+    auto [j, w] = spindle::select_recv(ins, spindle::on_recv(done, [&](auto) { stopped = true; }));
+    EXPECT_EQ(j, ins.size());
+    EXPECT_FALSE(w.has_value());
+    EXPECT_TRUE(stopped);
+    closer.join();
+  });
+}
+
+TEST(SelectBasic, SelectFromAPlainThread) {
+  spindle::Runtime rt{two_workers()};
+  spindle::Chan<int> a;
+  spindle::Chan<int> b;
+  auto t = rt.spawn([=] {
+    a.send(1);
+    return b.recv();
+  });
+  std::optional<int> got;
+  EXPECT_EQ(spindle::select(spindle::on_recv(a, [&](auto v) { got = v; }), spindle::on_recv(b)),
+            0u);
+  EXPECT_EQ(got, 1);
+  EXPECT_EQ(spindle::select(spindle::on_recv(a), spindle::on_send(b, 2)), 1u);
+  EXPECT_EQ(t.join(), 2);
+}
+
+TEST(SelectBasic, BlockedSelectsUnwindWithTheRuntime) {
+  std::atomic<int> unwound{0};
+  {
+    spindle::Runtime rt{spindle::Options{.workers = 2, .on_leak = spindle::LeakPolicy::ignore}};
+    spindle::Chan<int> a;
+    spindle::Chan<int> b(1);
+    b.send(0);  // full: send cases on b block too
+    rt.block_on([&] {
+      struct Flag {
+        std::atomic<int>& n;
+        ~Flag() { ++n; }
+      };
+      spindle::spawn([&, a, b] {
+        Flag f{unwound};
+        spindle::select(spindle::on_recv(a), spindle::on_send(b, 1));
+      }).detach();
+      spindle::spawn([&, a] {
+        Flag f{unwound};
+        a.send(1);
+      }).detach();
+      spindle::spawn([&] {
+        Flag f{unwound};
+        spindle::select();
+      }).detach();
+      spindle::spawn([&, b] {
+        Flag f{unwound};
+        b.send(2);
+      }).detach();
+      spindle::sleep_for(10ms);
+    });
+  }
+  // The select and the plain send on `a` may have met; everything else stayed blocked.
+  EXPECT_EQ(unwound.load(), 4);
+}
+
+}  // namespace
+
+namespace {
+
+// Runtime::tasks() names what a task blocked on a channel waits for, as Go's tracebacks do.
+TEST(SelectBasic, BlockedTasksReportTheirChannelState) {
+  spindle::Runtime rt{spindle::Options{.workers = 2, .on_leak = spindle::LeakPolicy::ignore}};
+  spindle::Chan<int> a;
+  spindle::Chan<int> b(1);
+  b.send(0);
+  spindle::Chan<int> c;
+  auto recv_task = rt.spawn([a] { a.recv(); });
+  auto send_task = rt.spawn([b] { b.send(1); });
+  auto select_task =
+      rt.spawn([a, c] { spindle::select(spindle::on_recv(c), spindle::on_recv(a)); });
+  auto state_of = [&](std::uint64_t id) {
+    for (const spindle::TaskInfo& t : rt.tasks()) {
+      if (t.id == id) return t.state;
+    }
+    return std::string("missing");
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while ((state_of(recv_task.id()) != "chan recv" || state_of(send_task.id()) != "chan send" ||
+          state_of(select_task.id()) != "select") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(state_of(recv_task.id()), "chan recv");
+  EXPECT_EQ(state_of(send_task.id()), "chan send");
+  EXPECT_EQ(state_of(select_task.id()), "select");
+  a.close();
+  b.close();
+  c.close();
+  recv_task.join();
+  EXPECT_THROW(send_task.join(), spindle::ChannelClosed);
+  select_task.join();
+}
+
+}  // namespace
