@@ -49,7 +49,8 @@ void TimerHeap::update_next_locked() {
 }
 
 void TimerHeap::push_locked(TimerNode& node) {
-  node.heap = this;
+  // release: pairs with timer_cancel()'s acquire, whichever thread cancels.
+  node.heap.store(this, std::memory_order_release);
   node.heap_index = heap_.size();
   // relaxed: state changes of pending nodes happen under mu_, which orders them.
   node.state.store(TimerNode::kPending, std::memory_order_relaxed);
@@ -149,6 +150,8 @@ void TimerHeap::clear() {
     for (TimerNode* n : rest) {
       n->state.store(n->self_deleting ? TimerNode::kFiring : TimerNode::kCancelled,
                      std::memory_order_relaxed);  // relaxed: under mu_
+      // release: pairs with timer_cancel()'s acquire; the node no longer belongs to us.
+      n->heap.store(nullptr, std::memory_order_release);
     }
   }
   for (TimerNode* n : rest) {

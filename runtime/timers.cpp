@@ -62,8 +62,10 @@ void timer_add(TimerNode& node) {
 }
 
 bool timer_cancel(TimerNode& node) noexcept {
-  if (node.heap == nullptr) return false;
-  return node.heap->cancel(node);
+  // acquire: pairs with TimerHeap::clear()'s release at teardown.
+  TimerHeap* heap = node.heap.load(std::memory_order_acquire);
+  if (heap == nullptr) return false;
+  return heap->cancel(node);
 }
 
 }  // namespace spindle::detail

@@ -135,4 +135,18 @@ TEST(Timers, EarlierTimerShortensTheWatchersSleep) {
   long_sleeper.join();
 }
 
+TEST(Timers, CancelAfterTheRuntimeIsGoneIsHarmless) {
+  auto node = std::make_unique<TimerNode>([](TimerNode&) {}, nullptr);
+  {
+    spindle::Runtime rt{spindle::Options{.workers = 1}};
+    rt.block_on([&] {
+      node->when = spindle::Clock::now() + 1h;
+      spindle::detail::timer_add(*node);
+    });
+  }
+  // The node outlived the runtime whose heap it was armed on (a context with a deadline,
+  // say): cancelling it must not touch the dead heap.
+  EXPECT_FALSE(spindle::detail::timer_cancel(*node));
+}
+
 }  // namespace

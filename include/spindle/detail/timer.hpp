@@ -42,7 +42,9 @@ struct TimerNode {
   enum : std::uint32_t { kIdle, kPending, kFiring, kDone, kCancelled };
   std::atomic<std::uint32_t> state{kIdle};
   std::size_t heap_index = 0;
-  TimerHeap* heap = nullptr;
+  // The heap the node was armed on; reset when that heap is torn down (its runtime was
+  // destroyed), so a later timer_cancel() finds nothing to do instead of a dead heap.
+  std::atomic<TimerHeap*> heap{nullptr};
 };
 
 /// Arms `node` at node.when (and then every node.period if positive).

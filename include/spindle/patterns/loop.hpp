@@ -1,0 +1,159 @@
+/// @file
+/// The building blocks every pattern stage is made of: what may serve as a done signal, what
+/// may serve as an input channel, and the for-select loop steps "receive unless done" and
+/// "send unless done".
+#pragma once
+
+#include <atomic>
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include "spindle/chan.hpp"
+#include "spindle/context.hpp"
+#include "spindle/select.hpp"
+#include "spindle/task.hpp"
+#include "spindle/unit.hpp"
+
+namespace spindle {
+
+/// @cond INTERNAL
+namespace detail {
+template <class C>
+struct RecvSourceTraits {};
+template <class T>
+struct RecvSourceTraits<Chan<T>> {
+  using value_type = T;
+};
+template <class T>
+struct RecvSourceTraits<RecvChan<T>> {
+  using value_type = T;
+};
+}  // namespace detail
+/// @endcond
+
+/// What patterns accept as their done signal: a RecvChan<Unit>, a Chan<Unit> or a Context.
+/// The pattern's stages stop when the channel is closed (or the context is done).
+template <class D>
+concept DoneSource = std::same_as<std::remove_cvref_t<D>, RecvChan<Unit>> ||
+    std::same_as<std::remove_cvref_t<D>, Chan<Unit>> ||
+    std::same_as<std::remove_cvref_t<D>, Context>;
+
+/// What patterns accept as an input channel: a Chan<T> or a RecvChan<T>.
+template <class C>
+concept RecvSource = requires {
+  typename detail::RecvSourceTraits<std::remove_cvref_t<C>>::value_type;
+};
+
+/// The element type of a RecvSource.
+template <RecvSource C>
+using source_value_t = typename detail::RecvSourceTraits<std::remove_cvref_t<C>>::value_type;
+
+/// The done signal as a channel (a nil channel for contexts that are never cancelled).
+inline RecvChan<Unit> done_chan(const RecvChan<Unit>& done) { return done; }
+inline RecvChan<Unit> done_chan(const Chan<Unit>& done) { return RecvChan<Unit>(done); }
+inline RecvChan<Unit> done_chan(const Context& ctx) { return ctx.done(); }
+
+/// The receive view of an input channel.
+template <class T>
+RecvChan<T> recv_view(const RecvChan<T>& in) {
+  return in;
+}
+template <class T>
+RecvChan<T> recv_view(const Chan<T>& in) {
+  return RecvChan<T>(in);
+}
+
+/// How recv_or_done ended.
+enum class RecvStatus {
+  value,   ///< A value was received.
+  closed,  ///< The input is closed and drained.
+  done,    ///< The done signal fired first.
+};
+
+/// One step of the for-select loop: waits for a value from `in` or for `done`, whichever
+/// comes first. Stores the value in `out` when it returns RecvStatus::value.
+template <class T>
+RecvStatus recv_or_done(const RecvChan<Unit>& done, const RecvChan<T>& in, std::optional<T>& out) {
+  out.reset();
+  if (done.is_nil()) {  // nothing to race against: a plain receive is cheaper
+    out = in.recv();
+    return out ? RecvStatus::value : RecvStatus::closed;
+  }
+  RecvStatus status = RecvStatus::done;
+  select(on_recv(in,
+                 [&](std::optional<T> v) {
+                   status = v ? RecvStatus::value : RecvStatus::closed;
+                   out = std::move(v);
+                 }),
+         on_recv(done));
+  return status;
+}
+
+/// The other step of the for-select loop: sends `value` on `out` unless `done` fires first.
+/// True if it was sent.
+template <class T, class U>
+bool send_or_done(const RecvChan<Unit>& done, const SendChan<T>& out, U&& value) {
+  if (done.is_nil()) {
+    out.send(std::forward<U>(value));
+    return true;
+  }
+  bool sent = false;
+  select(on_send(out, std::forward<U>(value), [&] { sent = true; }), on_recv(done));
+  return sent;
+}
+
+/// True if `done` has fired (never blocks).
+inline bool is_done(const RecvChan<Unit>& done) {
+  if (done.is_nil()) return false;
+  bool fired = false;
+  select(on_recv(done, [&](auto) { fired = true; }), on_default([] {}));
+  return fired;
+}
+
+/// @cond INTERNAL
+namespace detail {
+/// Closes a stage's output when the stage ends, however it ends (input drained, done fired,
+/// a throwing user function, or runtime teardown). An output somebody else closed already
+/// is left alone.
+template <class T>
+struct CloseOnExit {
+  explicit CloseOnExit(SendChan<T> o) noexcept : out(std::move(o)) {}
+  CloseOnExit(const CloseOnExit&) = delete;
+  CloseOnExit& operator=(const CloseOnExit&) = delete;
+  ~CloseOnExit() {
+    try {
+      out.close();
+    } catch (const ChannelError&) {
+    }
+  }
+  SendChan<T> out;
+};
+
+/// Stage tasks started and not yet finished, in this process (for tests and diagnostics:
+/// a pipeline that wound down completely leaves it where it was).
+inline std::atomic<std::int64_t> live_stages{0};
+
+/// Starts a stage: a detached task running `body`.
+template <class F>
+void start_stage(F&& body) {
+  // relaxed: a statistic; whoever waits for it to drop synchronises through channels.
+  live_stages.fetch_add(1, std::memory_order_relaxed);
+  try {
+    spindle::spawn([b = std::forward<F>(body)]() mutable {
+      struct Count {
+        ~Count() { live_stages.fetch_sub(1, std::memory_order_release); }
+      } count;
+      b();
+    }).detach();
+  } catch (...) {
+    live_stages.fetch_sub(1, std::memory_order_relaxed);
+    throw;
+  }
+}
+}  // namespace detail
+/// @endcond
+
+}  // namespace spindle
