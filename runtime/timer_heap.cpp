@@ -106,6 +106,7 @@ std::size_t TimerHeap::run_due(TimePoint now) {
   for (;;) {
     TimerNode* node;
     bool self_deleting;
+    bool periodic;
     {
       std::lock_guard lock(mu_);
       if (heap_.empty() || heap_[0]->when > now) {
@@ -115,14 +116,17 @@ std::size_t TimerHeap::run_due(TimePoint now) {
       node = heap_[0];
       remove_at(0);
       update_next_locked();
+      // Read before the callback: once it has run, the owner may be on its way to freeing
+      // the node, and only the final state store below may touch it.
       self_deleting = node->self_deleting;
+      periodic = node->period.count() > 0;
       node->state.store(TimerNode::kFiring, std::memory_order_relaxed);  // under mu_
     }
     ++fired;
     node->callback(*node);
     if (self_deleting) continue;  // the callback freed it
     bool rearmed = false;
-    if (node->period.count() > 0) {
+    if (periodic) {
       std::lock_guard lock(mu_);
       // relaxed: under mu_; cancel() sets kCancelled only after seeing kFiring end.
       if (node->state.load(std::memory_order_relaxed) == TimerNode::kFiring) {

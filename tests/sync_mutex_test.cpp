@@ -54,8 +54,15 @@ TEST(SyncMutex, WaitingParksTheTaskNotTheWorker) {
   other.join();
   EXPECT_TRUE(other_ran.load());
   EXPECT_EQ(locked.load(), 0);
+  // The lockers may still be on their way to the mutex; wait (bounded) until all parked.
   int parked_on_mutex = 0;
-  for (const auto& info : rt.tasks()) parked_on_mutex += info.state == "mutex";
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+       std::chrono::steady_clock::now() < until;
+       std::this_thread::sleep_for(std::chrono::milliseconds(1))) {
+    parked_on_mutex = 0;
+    for (const auto& info : rt.tasks()) parked_on_mutex += info.state == "mutex";
+    if (parked_on_mutex == 4) break;
+  }
   EXPECT_EQ(parked_on_mutex, 4) << "the leak detector names what the tasks wait for";
   mu.unlock();
   for (auto& t : tasks) t.join();

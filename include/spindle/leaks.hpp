@@ -57,7 +57,7 @@ class LeakReport {
 class LeakError : public std::runtime_error {
  public:
   explicit LeakError(LeakReport report)
-      : std::runtime_error("spindle: leaked tasks:\n" + report.to_string()),
+      : std::runtime_error(std::string("spindle: leaked tasks:\n").append(report.to_string())),
         report_(std::move(report)) {}
   const LeakReport& report() const noexcept { return report_; }
 
@@ -72,10 +72,11 @@ class Deadlock : public std::runtime_error {
  public:
   Deadlock(LeakReport tasks, std::chrono::nanoseconds after)
       : std::runtime_error(
-            "spindle: deadlock: all tasks have been blocked for " +
-            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(after).count()) +
-            " ms with no timer pending and no outside thread in a spindle call:\n" +
-            tasks.to_string()),
+            std::string("spindle: deadlock: all tasks have been blocked for ")
+                .append(std::to_string(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(after).count()))
+                .append(" ms with no timer pending and no outside thread in a spindle call:\n")
+                .append(tasks.to_string())),
         tasks_(std::move(tasks)) {}
   /// The tasks of the runtime at the time, each with its state.
   const LeakReport& tasks() const noexcept { return tasks_; }
