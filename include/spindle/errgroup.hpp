@@ -7,7 +7,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include "spindle/source_location.hpp"
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -15,6 +14,7 @@
 
 #include "spindle/context.hpp"
 #include "spindle/semaphore.hpp"
+#include "spindle/source_location.hpp"
 #include "spindle/task.hpp"
 
 namespace spindle {

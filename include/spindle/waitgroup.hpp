@@ -4,10 +4,10 @@
 
 #include <cstdint>
 #include <mutex>
-#include "spindle/source_location.hpp"
 #include <utility>
 
 #include "spindle/detail/wait_queue.hpp"
+#include "spindle/source_location.hpp"
 #include "spindle/task.hpp"
 
 namespace spindle {
