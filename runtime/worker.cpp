@@ -17,7 +17,6 @@ thread_local Worker* tl_worker = nullptr;
 constexpr std::uint32_t kGlobalPollInterval = 61;  // rounds between fairness polls
 constexpr std::uint32_t kRunnextStreakLimit = 32;  // then the deque gets a turn
 constexpr int kSpinRounds = 64;
-constexpr std::size_t kWorkerStackCache = 64;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__)
