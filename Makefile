@@ -1,13 +1,13 @@
 # Convenience front end for spindle's CMake presets (see CMakePresets.json).
 #   make build         configure + build the default (RelWithDebInfo) tree in build/default
-#   make test          default, tsan and asan builds, each followed by its test suite
+#   make test          default, tsan, asan and clang builds, each followed by its test suite
 #   make test-default  only the default build's tests (quick developer loop)
-#   make test-<preset> any single preset: default, tsan, asan, ucontext
+#   make test-<preset> any single preset: default, tsan, asan, ucontext, clang
 #   make demo | bench | docs | clean
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-TEST_PRESETS ?= default tsan asan
-PRESETS := default tsan asan ucontext
+TEST_PRESETS ?= default tsan asan clang
+PRESETS := default tsan asan ucontext clang
 
 .PHONY: all deps build test demo bench docs clean $(addprefix test-,$(PRESETS)) $(addprefix build-,$(PRESETS))
 
