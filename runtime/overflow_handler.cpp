@@ -39,19 +39,7 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
     auto low = reinterpret_cast<std::uintptr_t>(f->stack.low);
     auto base = reinterpret_cast<std::uintptr_t>(f->stack.base);
     if (addr < low && addr + kOverflowSlack >= base) {
-      const TaskCore* t = f->task;
-      char msg[1024];
-      // snprintf into a local buffer: not formally async-signal-safe, but the process is
-      // about to die and this thread was interrupted inside task code, not inside stdio.
-      int n = std::snprintf(
-          msg, sizeof msg,
-          "spindle: fatal error: stack overflow in task %llu spawned at %s:%u (%s); stack "
-          "size %zu bytes (Options::stack_size)\n",
-          t != nullptr ? static_cast<unsigned long long>(t->id) : 0ull,
-          t != nullptr ? t->spawn_site.file_name() : "?", t != nullptr ? t->spawn_site.line() : 0u,
-          t != nullptr ? t->spawn_site.function_name() : "?",
-          static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(f->stack.high) - low));
-      if (n > 0) write_all(msg, std::min(static_cast<std::size_t>(n), sizeof msg - 1));
+      write_overflow_message(*f, "the guard page below its stack was hit");
       // Fall through to the default action: returning re-runs the faulting access.
       signal(SIGSEGV, SIG_DFL);
       return;
@@ -71,6 +59,22 @@ void on_segv(int sig, siginfo_t* info, void* uctx) {
 }
 
 }  // namespace
+
+void write_overflow_message(const Fiber& f, const char* how) noexcept {
+  const TaskCore* t = f.task;
+  char msg[1024];
+  // snprintf into a local buffer: not formally async-signal-safe, but the process is about
+  // to die and the faulting thread was interrupted inside task code, not inside stdio.
+  int n = std::snprintf(
+      msg, sizeof msg,
+      "spindle: fatal error: stack overflow in task %llu spawned at %s:%u (%s); %s (stack "
+      "size %zu bytes, Options::stack_size)\n",
+      t != nullptr ? static_cast<unsigned long long>(t->id) : 0ull,
+      t != nullptr ? t->spawn_site.file_name() : "?", t != nullptr ? t->spawn_site.line() : 0u,
+      t != nullptr ? t->spawn_site.function_name() : "?", how,
+      static_cast<std::size_t>(static_cast<char*>(f.stack.high) - static_cast<char*>(f.stack.low)));
+  if (n > 0) write_all(msg, std::min(static_cast<std::size_t>(n), sizeof msg - 1));
+}
 
 void install_overflow_handler() {
   static std::once_flag once;

@@ -7,6 +7,13 @@
 
 namespace spindle::detail {
 
+class Fiber;
+
+/// Writes the fatal "stack overflow in task N spawned at file:line (fn)" line for `f` to
+/// stderr; `how` says what caught it. Uses only a stack buffer and write(2), so the signal
+/// handler can call it too.
+void write_overflow_message(const Fiber& f, const char* how) noexcept;
+
 /// Installs the process-wide handler (once; later calls do nothing).
 void install_overflow_handler();
 

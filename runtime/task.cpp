@@ -24,16 +24,22 @@ void TaskCore::wait() {
   try {
     w.park();
   } catch (...) {
-    // Unwinding: take the waiter back unless finish() already holds it; then it is about
-    // to wake us and we must not leave before it did.
-    std::uintptr_t mine = reinterpret_cast<std::uintptr_t>(&w);
-    // acquire: on failure, pairs with finish()'s release.
-    if (!join_word_.compare_exchange_strong(mine, kRunning, std::memory_order_acq_rel,
-                                            std::memory_order_acquire)) {
-      while (!w.notified()) std::this_thread::yield();
-    }
+    withdraw(w);  // unwinding
     throw;
   }
+}
+
+bool TaskCore::withdraw(Waiter& w) noexcept {
+  std::uintptr_t mine = reinterpret_cast<std::uintptr_t>(&w);
+  // acq_rel / acquire: on failure, pairs with finish()'s release of kDone.
+  if (join_word_.compare_exchange_strong(mine, kRunning, std::memory_order_acq_rel,
+                                         std::memory_order_acquire)) {
+    return true;
+  }
+  // finish() already holds the waiter and is about to wake it: do not leave (and free it)
+  // before it did.
+  while (!w.notified()) std::this_thread::yield();
+  return false;
 }
 
 bool TaskCore::wait_until(TimePoint deadline) {
@@ -45,27 +51,15 @@ bool TaskCore::wait_until(TimePoint deadline) {
                                           std::memory_order_acq_rel, std::memory_order_acquire)) {
     return true;
   }
-  bool woken = false;
+  bool woken;
   try {
     woken = w.park_until(deadline);
   } catch (...) {
-    woken = false;
-    std::uintptr_t mine = reinterpret_cast<std::uintptr_t>(&w);
-    if (!join_word_.compare_exchange_strong(mine, kRunning, std::memory_order_acq_rel,
-                                            std::memory_order_acquire)) {
-      while (!w.notified()) std::this_thread::yield();
-    }
+    withdraw(w);  // unwinding
     throw;
   }
-  if (woken) return true;
-  // Timed out: take the waiter back, unless finish() already holds it and is waking it.
-  std::uintptr_t mine = reinterpret_cast<std::uintptr_t>(&w);
-  if (join_word_.compare_exchange_strong(mine, kRunning, std::memory_order_acq_rel,
-                                         std::memory_order_acquire)) {
-    return false;
-  }
-  while (!w.notified()) std::this_thread::yield();
-  return true;
+  // Timed out: finished after all if finish() got hold of the waiter first.
+  return woken || !withdraw(w);
 }
 
 void block_on_wait(Scheduler* sched, TaskCore* core) {

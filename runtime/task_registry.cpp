@@ -158,16 +158,6 @@ std::vector<TaskInfo> TaskRegistry::snapshot(const TaskCore* exclude,
   return out;
 }
 
-std::vector<TaskInfo> TaskRegistry::never_joined_since(std::uint64_t min_task_id) {
-  std::vector<TaskInfo> out;
-  NeverJoinedLog& log = never_joined_log();
-  std::lock_guard lock(log.mu);
-  for (const auto& [rt, info] : log.entries) {
-    if (info.id >= min_task_id) out.push_back(info);
-  }
-  return out;
-}
-
 }  // namespace spindle::detail
 
 namespace spindle::detail {

@@ -37,10 +37,6 @@ class TaskRegistry {
   /// Live tasks except `exclude`, then (if asked) the finished never-joined ones.
   std::vector<TaskInfo> snapshot(const TaskCore* exclude, bool with_never_joined) const;
 
-  /// Finished never-joined tasks of any runtime still alive, with ids >= min_task_id (task
-  /// ids grow process-wide, so a test can ask for what was spawned since it began).
-  static std::vector<TaskInfo> never_joined_since(std::uint64_t min_task_id);
-
   /// Fills the fields of `out` describable from a live core.
   static TaskInfo describe(const TaskCore& core, std::int64_t now_ns);
 

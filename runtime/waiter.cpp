@@ -108,7 +108,8 @@ void Waiter::park() {
     return;
   }
   if (f->sched->shutting_down() && std::uncaught_exceptions() == 0) throw ForcedUnwind{};
-  // relaxed: checked again by the worker's CAS after the switch; this only skips a switch.
+  // acquire: pairs with wake()'s release; a wake-up that already happened skips the switch
+  // (the worker's CAS after the switch catches one that races with it).
   if (state_.load(std::memory_order_acquire) == kNotified) return;
   describe(f, kind_, object_);
   Worker::current()->park_current(*this);

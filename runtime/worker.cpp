@@ -26,16 +26,8 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-[[noreturn]] void report_stack_overflow(Fiber* f) {
-  const TaskCore* t = f->task;
-  std::fprintf(stderr,
-               "spindle: fatal error: stack overflow in task %llu spawned at %s:%u (%s); "
-               "the stack canary was overwritten (stack size %zu bytes)\n",
-               t ? static_cast<unsigned long long>(t->id) : 0ull,
-               t ? t->spawn_site.file_name() : "?", t ? t->spawn_site.line() : 0u,
-               t ? t->spawn_site.function_name() : "?",
-               static_cast<std::size_t>(static_cast<char*>(f->stack.high) -
-                                        static_cast<char*>(f->stack.low)));
+[[noreturn]] void report_stack_overflow(const Fiber& f) {
+  write_overflow_message(f, "the stack canary was overwritten");
   std::abort();
 }
 
@@ -173,7 +165,7 @@ void Worker::complete_switch() {
 }
 
 void Worker::switch_out(Fiber* f, Action a, bool exits) {
-  if (!f->canary_intact()) report_stack_overflow(f);
+  if (!f->canary_intact()) report_stack_overflow(*f);
   action_ = a;
   action_fiber_ = f;
   // Hand the worker straight to the next local fiber when there is one: one switch instead

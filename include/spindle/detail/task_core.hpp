@@ -91,6 +91,9 @@ class TaskCore {
   std::exception_ptr error_;
 
  private:
+  /// Takes a registered joiner back (true), or waits until finish() has woken it (false).
+  bool withdraw(Waiter& w) noexcept;
+
   static constexpr std::uintptr_t kRunning = 0;
   static constexpr std::uintptr_t kDone = 1;
   std::atomic<std::uint32_t> refs_{2};
