@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/sim_core.hpp"
 #include "spindle/detail/chan_select.hpp"
 #include "spindle/detail/waiter.hpp"
 #include "spindle/task.hpp"
@@ -98,6 +99,9 @@ class Enrolment {
 }  // namespace
 
 std::size_t select_random(std::size_t bound) noexcept {
+  // Under a simulation the choice comes from its seed, so a run replays.
+  if (SimCore* sim = t_current_sim; sim != nullptr)
+    return static_cast<std::size_t>(sim->random(bound));
   return static_cast<std::size_t>(t_rng.next() % bound);
 }
 

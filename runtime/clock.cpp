@@ -2,9 +2,16 @@
 
 #include <chrono>
 
+#include "runtime/sim_core.hpp"
+
 namespace spindle {
 
 Clock::time_point Clock::now() noexcept {
+  // The thread driving a simulation sees its virtual time; every other thread sees the
+  // machine's monotonic clock.
+  if (const detail::SimCore* sim = detail::t_current_sim; sim != nullptr) {
+    return time_point(duration(sim->now_ns()));
+  }
   auto t = std::chrono::steady_clock::now().time_since_epoch();
   return time_point(std::chrono::duration_cast<duration>(t));
 }

@@ -96,7 +96,7 @@ AltSignalStack::AltSignalStack() {
   ss.ss_sp = p;
   ss.ss_size = kAltStackSize;
   ss.ss_flags = 0;
-  if (sigaltstack(&ss, nullptr) != 0) {
+  if (sigaltstack(&ss, &previous_) != 0) {
     munmap(p, kAltStackSize);
     return;
   }
@@ -105,9 +105,14 @@ AltSignalStack::AltSignalStack() {
 
 AltSignalStack::~AltSignalStack() {
   if (mem_ == nullptr) return;
-  stack_t ss{};
-  ss.ss_flags = SS_DISABLE;
-  sigaltstack(&ss, nullptr);
+  if ((previous_.ss_flags & SS_DISABLE) != 0 || previous_.ss_sp == nullptr) {
+    stack_t ss{};
+    ss.ss_flags = SS_DISABLE;
+    sigaltstack(&ss, nullptr);
+  } else {
+    previous_.ss_flags = 0;
+    sigaltstack(&previous_, nullptr);
+  }
   munmap(mem_, kAltStackSize);
 }
 

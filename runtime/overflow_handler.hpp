@@ -5,6 +5,8 @@
 // go to whatever handler was installed before spindle's.
 #pragma once
 
+#include <signal.h>
+
 namespace spindle::detail {
 
 class Fiber;
@@ -17,8 +19,8 @@ void write_overflow_message(const Fiber& f, const char* how) noexcept;
 /// Installs the process-wide handler (once; later calls do nothing).
 void install_overflow_handler();
 
-/// Gives the calling worker thread an alternate signal stack; undone by the returned
-/// guard's destruction at thread exit.
+/// Gives the calling thread an alternate signal stack for its lifetime; the one it had
+/// before (a sanitizer's, say) comes back when this is destroyed.
 class AltSignalStack {
  public:
   AltSignalStack();
@@ -28,6 +30,7 @@ class AltSignalStack {
 
  private:
   void* mem_ = nullptr;
+  stack_t previous_{};
 };
 
 }  // namespace spindle::detail

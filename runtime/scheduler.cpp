@@ -5,12 +5,14 @@
 #include <cstdlib>
 #include <new>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
 #include "runtime/coarse_clock.hpp"
 #include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
+#include "runtime/sim_core.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/task.hpp"
 
@@ -52,7 +54,7 @@ LeakPolicy effective_leak_policy(LeakPolicy configured) {
 
 }  // namespace
 
-Scheduler::Scheduler(const Options& options)
+Scheduler::Scheduler(const Options& options, SimCore* sim)
     : options_(options),
       // relaxed: ids need uniqueness only.
       id_(g_next_runtime_id.fetch_add(1, std::memory_order_relaxed)),
@@ -67,7 +69,8 @@ Scheduler::Scheduler(const Options& options)
           wake_one();
         }
       }),
-      registry_(options.workers + 1, id_) {
+      registry_(options.workers + 1, id_),
+      sim_(sim) {
   install_overflow_handler();
   {
     SchedulerList& list = scheduler_list();
@@ -77,6 +80,10 @@ Scheduler::Scheduler(const Options& options)
   workers_.reserve(options.workers);
   for (std::size_t i = 0; i < options.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i));
+  }
+  if (sim_ != nullptr) {
+    workers_.front()->sim = sim_;
+    return;
   }
   for (auto& w : workers_) w->start();
 }
@@ -149,6 +156,9 @@ void Scheduler::make_runnable(Fiber* f) {
   Worker* w = Worker::current();
   if (w != nullptr && &w->sched == this) {
     w->push_runnext(f);
+  } else if (sim_ != nullptr) {
+    sim_->enqueue_from_outside(f);
+    return;
   } else {
     san::publish(f);
     injection_.enqueue(f);
@@ -228,6 +238,11 @@ void Scheduler::ensure_stack_available(Worker* w) {
 void Scheduler::spawn(TaskCore* core) {
   Worker* w = Worker::current();
   if (w != nullptr && &w->sched != this) w = nullptr;
+  if (sim_ != nullptr && w == nullptr && SimCore::current() != sim_) {
+    throw std::logic_error(
+        "spindle: spawn onto a testing::Simulation from outside it (another thread or runtime); "
+        "only the simulation's own tasks and Simulation::run may start its tasks");
+  }
   // The stack is bound when the task first runs, but running out of stacks must surface
   // here, at the spawn: make sure one is in reserve (mapping one throws when it cannot).
   ensure_stack_available(w);
@@ -240,6 +255,9 @@ void Scheduler::spawn(TaskCore* core) {
   live_tasks_.fetch_add(1, std::memory_order_relaxed);
   if (w != nullptr) {
     w->push_local(queue_item(core));
+  } else if (sim_ != nullptr) {
+    sim_->enqueue_from_outside(queue_item(core));
+    return;
   } else {
     san::publish(queue_item(core));
     injection_.enqueue(queue_item(core));
@@ -423,9 +441,12 @@ Scheduler::~Scheduler() {
     std::lock_guard lock(list.mu);
     std::erase(list.all, this);
   }
-  wait_quiescent();
-  report_leaks_at_teardown();
-  unwind_all();
+  // A simulation has already settled, reported and unwound its tasks (SimCore::teardown).
+  if (sim_ == nullptr) {
+    wait_quiescent();
+    report_leaks_at_teardown();
+    unwind_all();
+  }
   // release: pairs with stopping()'s acquire in each worker loop.
   stop_.store(true, std::memory_order_release);
   std::atomic_thread_fence(std::memory_order_seq_cst);

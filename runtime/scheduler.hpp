@@ -44,13 +44,16 @@
 namespace spindle::detail {
 
 class Scheduler;
+class SimCore;
 
 /// Calls fn on every live scheduler of the process, under a lock that keeps them alive.
 void for_each_scheduler(const std::function<void(Scheduler&)>& fn);
 
 class Scheduler {
  public:
-  explicit Scheduler(const Options& options);
+  /// With `sim`, the scheduler of a testing::Simulation: one worker and no threads; the
+  /// simulation drives the worker from its own thread.
+  explicit Scheduler(const Options& options, SimCore* sim = nullptr);
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
   ~Scheduler();
@@ -82,6 +85,8 @@ class Scheduler {
   /// no timer pending, no outside thread in a blocking spindle call, and tasks alive.
   bool quiet_now() const noexcept;
   std::uint64_t id() const noexcept { return id_; }
+  /// The simulation this scheduler belongs to, or nullptr for an ordinary runtime.
+  SimCore* simulation() const noexcept { return sim_; }
 
   // Idle protocol, used by workers.
   void notify_work() noexcept;
@@ -143,7 +148,10 @@ class Scheduler {
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> stop_{false};
 
+  SimCore* sim_ = nullptr;
+
   friend class Worker;
+  friend class SimCore;
 };
 
 }  // namespace spindle::detail

@@ -7,6 +7,7 @@
 #include "runtime/coarse_clock.hpp"
 #include "runtime/futex.hpp"
 #include "runtime/scheduler.hpp"
+#include "runtime/sim_core.hpp"
 #include "runtime/worker.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/detail/timer.hpp"
@@ -33,6 +34,11 @@ void describe(Fiber* f, WaitKind kind, const void* object) {
     std::abort();
   }
   throw ForcedUnwind{};
+}
+
+void check_simulation_boundary(const Fiber* woken) noexcept {
+  const SimCore* owner = woken != nullptr ? woken->sched->simulation() : nullptr;
+  if (owner != t_current_sim) die_at_simulation_boundary(owner != nullptr);
 }
 
 }  // namespace
@@ -78,6 +84,12 @@ Waiter::Waiter(WaitKind kind, const void* object) noexcept
 
 bool Waiter::wake() noexcept {
   Fiber* f = fiber_;  // read first: the owner may free *this once the exchange lands
+  // A simulation must not exchange wake-ups with the world outside it: such a run could not
+  // replay. Checked before the exchange, so the race is caught whichever side arrives first.
+  if (t_current_sim != nullptr || (f != nullptr && f->sched->simulation() != nullptr))
+      [[unlikely]] {
+    check_simulation_boundary(f);
+  }
   // acq_rel: release publishes the waker's writes to the owner; acquire orders this
   // against the worker's CAS to kParked, so a kParked result means the fiber is parked.
   std::uint32_t prev = state_.exchange(kNotified, std::memory_order_acq_rel);

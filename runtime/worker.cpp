@@ -7,6 +7,7 @@
 #include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
 #include "runtime/scheduler.hpp"
+#include "runtime/sim_core.hpp"
 #include "spindle/detail/task_core.hpp"
 
 namespace spindle::detail {
@@ -107,6 +108,21 @@ void Worker::loop() {
   tl_worker = nullptr;
 }
 
+void Worker::run_simulated(const std::function<bool()>& stop) {
+  Worker* const outer = tl_worker;
+  tl_worker = this;
+  san_ = san::for_current_thread();
+  struct Restore {
+    Worker* w;
+    ~Restore() { tl_worker = w; }
+  } restore{outer};
+  while (!stop()) {
+    Fiber* f = find_work();
+    if (f == nullptr) break;
+    run(f);
+  }
+}
+
 void Worker::run(Fiber* item) {
   Fiber* f = item;
   if (is_unstarted(item)) {
@@ -131,6 +147,11 @@ void Worker::complete_switch() {
   switch (a) {
     case Action::yield:
       f->run_state.store(Fiber::kRunnable, std::memory_order_relaxed);  // relaxed: owner-only
+      if (sim != nullptr) {
+        sim->on_yield(f);
+        sim->make_ready(f);
+        break;
+      }
       f->next = nullptr;
       if (yield_tail_ != nullptr) {
         yield_tail_->next = f;
@@ -142,6 +163,7 @@ void Worker::complete_switch() {
     case Action::park: {
       Waiter& w = *action_waiter_;
       action_waiter_ = nullptr;
+      if (sim != nullptr) sim->on_park(f);
       // The fiber is off its stack now, so it is safe to let an unparker resume it. Publish
       // kParked first: an unparker that sees the waiter parked must find the fiber parked.
       f->run_state.store(Fiber::kParked, std::memory_order_seq_cst);
@@ -156,6 +178,7 @@ void Worker::complete_switch() {
       break;
     }
     case Action::exit:
+      if (sim != nullptr) sim->on_exit(f);
       sched.release_fiber(this, f);
       sched.task_finished();
       break;
@@ -172,7 +195,7 @@ void Worker::switch_out(Fiber* f, Action a, bool exits) {
   // of two. Every kGlobalPollInterval-th switch goes through the scheduler loop instead, which
   // also runs due timers, polls the injection queue and steals.
   Fiber* next = nullptr;
-  if (++tick_ % kGlobalPollInterval != 0) {
+  if (sim == nullptr && ++tick_ % kGlobalPollInterval != 0) {
     next = find_local(false);
     if (next != nullptr && is_unstarted(next)) next = sched.start_fiber(this, unstarted_task(next));
   }
@@ -204,9 +227,19 @@ void Worker::exit_current() {
   std::abort();
 }
 
-void Worker::push_local(Fiber* f) { deque.push(f); }
+void Worker::push_local(Fiber* f) {
+  if (sim != nullptr) {
+    sim->make_ready(f);
+    return;
+  }
+  deque.push(f);
+}
 
 void Worker::push_runnext(Fiber* f) {
+  if (sim != nullptr) {
+    sim->make_ready(f);
+    return;
+  }
   // acq_rel: release publishes f to a thief's exchange; acquire takes over the old one.
   Fiber* old = runnext.exchange(f, std::memory_order_acq_rel);
   if (old != nullptr) deque.push(old);
@@ -274,6 +307,7 @@ Fiber* Worker::steal_from(Worker& victim, bool take_runnext) {
 }
 
 Fiber* Worker::find_work() {
+  if (sim != nullptr) return sim->next();
   if (Fiber* f = find_local(true)) return f;
   TimerHeap& timers = sched.timers();
   if (timers.next_deadline_ns() != TimerHeap::kNever && timers.run_due(Clock::now()) > 0) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <thread>
 
 #include "runtime/context/context.hpp"
@@ -19,6 +20,7 @@
 namespace spindle::detail {
 
 class Scheduler;
+class SimCore;
 
 /// The first code every fiber runs (its context's entry point).
 void fiber_entry(void* fiber);
@@ -53,9 +55,16 @@ class Worker {
   /// Runs right after every switch lands, whichever context it lands in.
   void complete_switch();
 
+  /// Simulation mode: runs fibers on the calling thread until `stop()` or until the
+  /// simulation has nothing left to run (see SimCore).
+  void run_simulated(const std::function<bool()>& stop);
+
   Scheduler& sched;
   const std::size_t index;
   Fiber* current_fiber = nullptr;
+  // Set when this is the one worker of a testing::Simulation: run queues, the choice of the
+  // next fiber and timers all go through it, on the thread that drives the simulation.
+  SimCore* sim = nullptr;
 
   // Stack cache: free fibers ready for reuse, private to this worker.
   Fiber* free_fibers = nullptr;

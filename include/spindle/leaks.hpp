@@ -78,6 +78,11 @@ class Deadlock : public std::runtime_error {
                 .append(" ms with no timer pending and no outside thread in a spindle call:\n")
                 .append(tasks.to_string())),
         tasks_(std::move(tasks)) {}
+  /// A deadlock found some other way (a simulation knows at once): `headline` starts the
+  /// message, the task list follows.
+  Deadlock(LeakReport tasks, const std::string& headline)
+      : std::runtime_error(std::string(headline).append(":\n").append(tasks.to_string())),
+        tasks_(std::move(tasks)) {}
   /// The tasks of the runtime at the time, each with its state.
   const LeakReport& tasks() const noexcept { return tasks_; }
 

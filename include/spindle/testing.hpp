@@ -1,12 +1,15 @@
 /// @file
-/// GoogleTest helpers: spindle::testing::LeakCheck fails the test during which a task leaked.
+/// GoogleTest helpers: spindle::testing::LeakCheck fails the test during which a task leaked;
+/// spindle::testing::Simulation and explore() run tasks deterministically in virtual time.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 
+#include "spindle/explore.hpp"
 #include "spindle/leaks.hpp"
+#include "spindle/simulation.hpp"
 
 namespace spindle::detail {
 std::uint64_t next_task_id() noexcept;
