@@ -13,6 +13,7 @@
 #include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
 #include "runtime/sim_core.hpp"
+#include "runtime/trace.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/task.hpp"
 
@@ -72,6 +73,7 @@ Scheduler::Scheduler(const Options& options, SimCore* sim)
       registry_(options.workers + 1, id_),
       sim_(sim) {
   install_overflow_handler();
+  trace::start_from_env();
   {
     SchedulerList& list = scheduler_list();
     std::lock_guard lock(list.mu);
@@ -153,6 +155,8 @@ bool Scheduler::claim_parked(Fiber* f) noexcept {
 }
 
 void Scheduler::make_runnable(Fiber* f) {
+  if (trace::on()) [[unlikely]]
+    trace::record(trace::Event::unpark, f->task);
   Worker* w = Worker::current();
   if (w != nullptr && &w->sched == this) {
     w->push_runnext(f);
@@ -251,6 +255,8 @@ void Scheduler::spawn(TaskCore* core) {
   core->runtime_id = id_;
   core->spawned_ns = coarse_now_ns();
   registry_.add(core, w != nullptr ? w->index : workers_.size());
+  if (trace::on()) [[unlikely]]
+    trace::record(trace::Event::spawn, core);
   // relaxed: a counter; teardown reads it with acquire after task_finished()'s release.
   live_tasks_.fetch_add(1, std::memory_order_relaxed);
   if (w != nullptr) {

@@ -8,6 +8,7 @@
 #include "runtime/overflow_handler.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/sim_core.hpp"
+#include "runtime/trace.hpp"
 #include "spindle/detail/task_core.hpp"
 
 namespace spindle::detail {
@@ -47,6 +48,7 @@ void fiber_entry(void* arg) {
   }
   // Out of the registry before the joiner wakes: a join followed by a leak check must not
   // see this task.
+  if (trace::on()) [[unlikely]] trace::record(trace::Event::exit, core);
   core->fiber.store(nullptr, std::memory_order_relaxed);  // relaxed: diagnostics only
   f->sched->registry().remove(core);
   core->finish();
@@ -90,6 +92,7 @@ void Worker::loop() {
   AltSignalStack alt_stack;
   tl_worker = this;
   san_ = san::for_current_thread();
+  trace::name_thread(sched.id(), index);
   for (;;) {
     if (Fiber* f = find_work()) {
       if (spinning_) stop_spinning();
@@ -132,6 +135,8 @@ void Worker::run(Fiber* item) {
   current_fiber = f;
   // relaxed: only this worker looks at a running fiber's state until it switches back.
   f->run_state.store(Fiber::kRunning, std::memory_order_relaxed);
+  if (trace::on()) [[unlikely]]
+    trace::record(trace::Event::run, f->task);
   san::before_switch(san_, f->san, false);
   context_switch(sched_ctx_, f->ctx);
   san::after_switch(san_);
@@ -187,8 +192,26 @@ void Worker::complete_switch() {
   }
 }
 
+void Worker::trace_switch_out(Fiber* f, Action a) noexcept {
+  switch (a) {
+    case Action::park:
+      // relaxed: written by this fiber just before it parks.
+      trace::record(trace::Event::park, f->task,
+                    static_cast<std::uint32_t>(f->wait_kind.load(std::memory_order_relaxed)));
+      break;
+    case Action::yield:
+      trace::record(trace::Event::yield, f->task);
+      break;
+    case Action::exit:  // recorded by fiber_entry while the task still exists
+    case Action::none:
+      break;
+  }
+}
+
 void Worker::switch_out(Fiber* f, Action a, bool exits) {
   if (!f->canary_intact()) report_stack_overflow(*f);
+  if (trace::on()) [[unlikely]]
+    trace_switch_out(f, a);
   action_ = a;
   action_fiber_ = f;
   // Hand the worker straight to the next local fiber when there is one: one switch instead
@@ -203,6 +226,8 @@ void Worker::switch_out(Fiber* f, Action a, bool exits) {
     current_fiber = next;
     // relaxed: as in run().
     next->run_state.store(Fiber::kRunning, std::memory_order_relaxed);
+    if (trace::on()) [[unlikely]]
+      trace::record(trace::Event::run, next->task);
     san::before_switch(f->san, next->san, exits);
     context_switch(f->ctx, next->ctx);
   } else {
@@ -296,6 +321,10 @@ Fiber* Worker::steal_from(Worker& victim, bool take_runnext) {
   if (first == nullptr) {
     // acquire: pairs with the victim's release in push_runnext().
     return take_runnext ? victim.runnext.exchange(nullptr, std::memory_order_acquire) : nullptr;
+  }
+  if (trace::on()) [[unlikely]] {
+    trace::record(trace::Event::steal, is_unstarted(first) ? unstarted_task(first) : first->task,
+                  static_cast<std::uint32_t>(victim.index));
   }
   // Steal half: one trip across the cache-line boundary buys work for a while.
   for (std::size_t k = 1; k < available / 2; ++k) {

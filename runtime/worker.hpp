@@ -90,6 +90,7 @@ class Worker {
   void sleep();
   void stop_spinning();
   void switch_out(Fiber* f, Action a, bool exits);
+  void trace_switch_out(Fiber* f, Action a) noexcept;
   std::uint32_t next_random() noexcept;
 
   std::thread thread_;
