@@ -42,7 +42,9 @@ void wait_in_task(spindle::detail::Fiber* f, PollDesc& pd, IoDir dir, const Cont
   spindle::detail::Poller& poller = f->sched->poller();
   poller.add(pd);
   spindle::detail::Waiter w(spindle::detail::WaitKind::io, &pd);
-  switch (poller.arm(pd, dir, w)) {
+  spindle::detail::IoWaitNode node;
+  node.waiter = &w;
+  switch (poller.arm(pd, dir, node)) {
     case ArmResult::ready:
       return;
     case ArmResult::closed:
@@ -56,9 +58,9 @@ void wait_in_task(spindle::detail::Fiber* f, PollDesc& pd, IoDir dir, const Cont
       spindle::detail::Poller& p;
       PollDesc& pd;
       IoDir dir;
-      spindle::detail::Waiter& w;
-      ~Disarm() { p.disarm(pd, dir, w); }
-    } disarm{poller, pd, dir, w};
+      spindle::detail::IoWaitNode& node;
+      ~Disarm() { p.disarm(pd, dir, node); }
+    } disarm{poller, pd, dir, node};
     ContextHook hook;
     hook.fire = [](ContextHook& h) { static_cast<spindle::detail::Waiter*>(h.arg)->unpark(); };
     hook.arg = &w;

@@ -44,6 +44,32 @@ PollDesc* desc_at(std::uint32_t index) noexcept {
 
 std::atomic<std::uint64_t> g_next_poller_id{1};
 
+void push(IoWaitNode*& head, IoWaitNode& n) {
+  n.prev = nullptr;
+  n.next = head;
+  if (head != nullptr) head->prev = &n;
+  head = &n;
+  n.linked = true;
+}
+
+void unlink(IoWaitNode*& head, IoWaitNode& n) {
+  (n.prev != nullptr ? n.prev->next : head) = n.next;
+  if (n.next != nullptr) n.next->prev = n.prev;
+  n.prev = n.next = nullptr;
+  n.linked = false;
+}
+
+// Wakes and unlinks every waiter of a list; returns how many. Under the PollDesc's lock.
+std::size_t wake_all(IoWaitNode*& head) {
+  std::size_t n = 0;
+  while (IoWaitNode* w = head) {
+    unlink(head, *w);
+    w->waiter->unpark();
+    ++n;
+  }
+  return n;
+}
+
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::system_category(), what);
 }
@@ -81,7 +107,7 @@ PollDesc* poll_desc_open(int fd) {
   pd->poller_id = 0;
   pd->read_ready = pd->write_ready = false;
   pd->closed = false;
-  pd->reader = pd->writer = nullptr;
+  pd->readers = pd->writers = nullptr;
   return pd;
 }
 
@@ -91,9 +117,8 @@ int poll_desc_close(PollDesc* pd) noexcept {
     std::lock_guard lock(pd->mu);
     pd->closed = true;
     ++pd->gen;
-    if (pd->reader != nullptr) pd->reader->unpark();
-    if (pd->writer != nullptr) pd->writer->unpark();
-    pd->reader = pd->writer = nullptr;
+    wake_all(pd->readers);
+    wake_all(pd->writers);
     fd = pd->fd;
     pd->fd = -1;
     pd->poller_id = 0;
@@ -148,7 +173,7 @@ void Poller::add(PollDesc& pd) {
   pd.poller_id = id_;
 }
 
-ArmResult Poller::arm(PollDesc& pd, IoDir dir, Waiter& w) {
+ArmResult Poller::arm(PollDesc& pd, IoDir dir, IoWaitNode& node) {
   std::lock_guard lock(pd.mu);
   if (pd.closed) return ArmResult::closed;
   bool& ready = dir == IoDir::read ? pd.read_ready : pd.write_ready;
@@ -156,16 +181,15 @@ ArmResult Poller::arm(PollDesc& pd, IoDir dir, Waiter& w) {
     ready = false;
     return ArmResult::ready;
   }
-  (dir == IoDir::read ? pd.reader : pd.writer) = &w;
+  push(dir == IoDir::read ? pd.readers : pd.writers, node);
   waiters_.fetch_add(1, std::memory_order_seq_cst);
   return ArmResult::armed;
 }
 
-void Poller::disarm(PollDesc& pd, IoDir dir, Waiter& w) noexcept {
+void Poller::disarm(PollDesc& pd, IoDir dir, IoWaitNode& node) noexcept {
   {
     std::lock_guard lock(pd.mu);
-    Waiter*& slot = dir == IoDir::read ? pd.reader : pd.writer;
-    if (slot == &w) slot = nullptr;
+    if (node.linked) unlink(dir == IoDir::read ? pd.readers : pd.writers, node);
   }
   waiters_.fetch_sub(1, std::memory_order_seq_cst);
 }
@@ -190,19 +214,15 @@ std::size_t Poller::poll(int timeout_ms, bool owner) {
     std::lock_guard lock(pd->mu);
     if (pd->closed || pd->gen != static_cast<std::uint32_t>(tag >> 32)) continue;  // stale
     if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
-      if (pd->reader != nullptr) {
-        pd->reader->unpark();
-        pd->reader = nullptr;
-        ++woken;
+      if (pd->readers != nullptr) {
+        woken += wake_all(pd->readers);
       } else {
         pd->read_ready = true;
       }
     }
     if ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) {
-      if (pd->writer != nullptr) {
-        pd->writer->unpark();
-        pd->writer = nullptr;
-        ++woken;
+      if (pd->writers != nullptr) {
+        woken += wake_all(pd->writers);
       } else {
         pd->write_ready = true;
       }

@@ -10,10 +10,12 @@
 // Poller::kick when the worker it picked is the one inside epoll_wait).
 //
 // PollDesc invariants (all fields under PollDesc::mu):
-//  * For each direction, at most one of `ready` and `waiter` is set: readiness that finds
-//    no waiter is remembered in `ready`; a waiter that finds `ready` consumes it instead of
-//    parking. So an edge that arrives between EAGAIN and arm() is never lost.
-//  * Whoever clears `waiter` (the poller on readiness, close(), or the owner in disarm())
+//  * For each direction, at most one of `ready` and a non-empty waiter list: readiness that
+//    finds no waiter is remembered in `ready`; a waiter that finds `ready` consumes it
+//    instead of parking. So an edge that arrives between EAGAIN and arm() is never lost.
+//  * Readiness wakes every waiter of that direction (several tasks may accept on one
+//    listener); those that lose the race for the data see EAGAIN and arm again.
+//  * Whoever unlinks a waiter (the poller on readiness, close(), or the owner in disarm())
 //    does so under mu, and the poller wakes the waiter before releasing mu; so once
 //    disarm() returns, nothing can touch the owner's Waiter any more.
 //  * PollDescs are never freed (a process-wide table, recycled through a free list), and
@@ -41,6 +43,14 @@ class Worker;
 
 enum class IoDir : std::uint8_t { read, write };
 
+/// A task waiting on a PollDesc: lives on the task's stack while it is parked.
+struct IoWaitNode {
+  Waiter* waiter = nullptr;
+  IoWaitNode* prev = nullptr;  // links in PollDesc::readers / writers, under PollDesc::mu
+  IoWaitNode* next = nullptr;
+  bool linked = false;
+};
+
 /// One socket's readiness state, shared by its owner and the pollers it is registered with.
 struct PollDesc {
   std::mutex mu;
@@ -50,8 +60,8 @@ struct PollDesc {
   bool read_ready = false;        // an edge arrived with no reader waiting
   bool write_ready = false;       // same for writers
   bool closed = false;            // close() ran: waiters must give up
-  Waiter* reader = nullptr;       // the task parked for readability, if any
-  Waiter* writer = nullptr;       // the task parked for writability, if any
+  IoWaitNode* readers = nullptr;  // tasks parked for readability
+  IoWaitNode* writers = nullptr;  // tasks parked for writability
   std::uint32_t index = 0;        // position in the process-wide table (immutable)
   PollDesc* next_free = nullptr;  // free list link, under the table's lock
 };
@@ -65,7 +75,7 @@ int poll_desc_close(PollDesc* pd) noexcept;
 /// Outcome of arm().
 enum class ArmResult : std::uint8_t {
   ready,   // readiness was pending (now consumed): retry the system call
-  armed,   // `w` is registered: park it, then call disarm()
+  armed,   // the node is registered: park its waiter, then call disarm()
   closed,  // the descriptor was closed meanwhile
 };
 
@@ -79,10 +89,11 @@ class Poller {
   /// Adds pd's fd to this epoll set (once per poller); throws std::system_error on failure.
   void add(PollDesc& pd);
 
-  /// Registers `w` for readiness of `pd` in `dir`, unless readiness is already pending.
-  ArmResult arm(PollDesc& pd, IoDir dir, Waiter& w);
-  /// Unregisters `w` if still registered. Afterwards nothing touches `w`.
-  void disarm(PollDesc& pd, IoDir dir, Waiter& w) noexcept;
+  /// Registers `node` (its waiter set) for readiness of `pd` in `dir`, unless readiness is
+  /// already pending.
+  ArmResult arm(PollDesc& pd, IoDir dir, IoWaitNode& node);
+  /// Unregisters `node` if still registered. Afterwards nothing touches its waiter.
+  void disarm(PollDesc& pd, IoDir dir, IoWaitNode& node) noexcept;
 
   /// Non-blocking poll from a worker that ran out of local work. Returns the number of
   /// waiters woken. Skipped (0) while a worker blocks in idle_wait: it will see the events.

@@ -222,6 +222,29 @@ TEST(NetTcp, AParkedSocketDoesNotHoldItsWorker) {
   });
 }
 
+TEST(NetTcp, SeveralTasksAcceptOnOneListener) {
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
+  rt.block_on([] {
+    auto listener = TcpListener::bind("127.0.0.1", 0);
+    std::atomic<int> served{0};
+    std::vector<spindle::Task<void>> acceptors;
+    for (int i = 0; i < 8; ++i) {
+      acceptors.push_back(spindle::spawn([&] {
+        listener.accept().write_all("!");  // all eight park on the same socket
+        ++served;
+      }));
+    }
+    spindle::sleep_for(5ms);
+    for (int i = 0; i < 8; ++i) {
+      TcpStream c = TcpStream::connect("127.0.0.1", listener.port());
+      char x;
+      c.read_exact(&x, 1);
+    }
+    for (auto& a : acceptors) a.join();
+    EXPECT_EQ(served.load(), 8);
+  });
+}
+
 TEST(NetTcp, ManyConcurrentConnectionsOnFewWorkers) {
   spindle::Runtime rt{spindle::Options{.workers = 2}};
   rt.block_on([] {
