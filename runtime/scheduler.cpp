@@ -119,8 +119,12 @@ bool Scheduler::wake_one() {
   {
     std::lock_guard lock(idle_mu_);
     if (idle_.empty()) return false;
-    w = idle_.back();
-    idle_.pop_back();
+    // Leave the worker blocked in epoll_wait (if any) polling while another sleeper can go.
+    std::size_t pick = idle_.size() - 1;
+    Poller* p = poller_if_any();
+    if (pick > 0 && p != nullptr && p->owner() == idle_[pick]) --pick;
+    w = idle_[pick];
+    idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(pick));
     w->in_idle = false;
     nidle_.fetch_sub(1, std::memory_order_seq_cst);
     // The woken worker starts as a spinner: until it finds work or gives up, producers
@@ -129,8 +133,25 @@ bool Scheduler::wake_one() {
     // release: pairs with the sleeper's acquire; it sees everything published before.
     w->wake_flag.store(1, std::memory_order_release);
   }
-  futex_wake(w->wake_flag, 1);
+  // Pairs with Poller::idle_wait(): the worker publishes itself as the poller's owner, then
+  // re-reads wake_flag; we stored wake_flag, then read the owner. One side sees the other.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  Poller* p = poller_if_any();
+  if (p != nullptr && p->owner() == w) {
+    p->kick();
+  } else {
+    futex_wake(w->wake_flag, 1);
+  }
   return true;
+}
+
+Poller& Scheduler::poller() {
+  if (Poller* p = poller_if_any()) return *p;
+  std::lock_guard lock(poller_mu_);
+  if (Poller* p = poller_if_any()) return *p;
+  auto* p = new Poller;
+  poller_.store(p, std::memory_order_seq_cst);
+  return *p;
 }
 
 void Scheduler::wake_all() {
@@ -406,7 +427,8 @@ bool Scheduler::quiet_now() const noexcept {
   return live_tasks_.load(std::memory_order_acquire) > 0 &&
          nidle_.load(std::memory_order_seq_cst) == workers_.size() &&
          spinning_.load(std::memory_order_seq_cst) == 0 && injection_.size_approx() == 0 &&
-         timers_.next_deadline_ns() == TimerHeap::kNever && outside_calls() == 0;
+         timers_.next_deadline_ns() == TimerHeap::kNever && outside_calls() == 0 &&
+         (poller_if_any() == nullptr || poller_if_any()->waiters() == 0);
 }
 
 void Scheduler::report_leaks_at_teardown() {
@@ -458,6 +480,7 @@ Scheduler::~Scheduler() {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_all();
   for (auto& w : workers_) w->join();
+  delete poller_.exchange(nullptr, std::memory_order_seq_cst);
   timers_.clear();
   std::lock_guard lock(pool_mu_);
   for (Fiber* f : all_fibers_) {

@@ -20,8 +20,11 @@
 //
 // Timers: a sleeper whose timeout would be earlier than watch_deadline_ (the earliest
 // wake-up any sleeper has planned) sleeps only until the earliest timer; adding a timer
-// earlier than that wakes a sleeper, which re-plans. An I/O poller later takes the place of
-// that timed sleep (epoll_wait with the timer's timeout) without other changes.
+// earlier than that wakes a sleeper, which re-plans.
+//
+// I/O (runtime/poller.hpp): once a task has used a socket, one sleeper at a time waits in
+// epoll_wait instead of its futex, with the same timeout; wake_one() kicks its eventfd
+// instead of the futex. Tasks parked on sockets keep the deadlock detector quiet.
 #pragma once
 
 #include <concurrentqueue.h>
@@ -35,6 +38,7 @@
 #include <vector>
 
 #include "runtime/fiber.hpp"
+#include "runtime/poller.hpp"
 #include "runtime/task_registry.hpp"
 #include "runtime/timer_heap.hpp"
 #include "runtime/worker.hpp"
@@ -97,6 +101,11 @@ class Scheduler {
   void wake_all();
   std::atomic<std::int64_t>& watch_deadline() noexcept { return watch_deadline_; }
 
+  /// The netpoller, made on first use (a socket wait in a task); throws if epoll fails.
+  Poller& poller();
+  /// The netpoller if one was made, else nullptr (the idle path's cheap check).
+  Poller* poller_if_any() const noexcept { return poller_.load(std::memory_order_seq_cst); }
+
   moodycamel::ConcurrentQueue<Fiber*>& injection() noexcept { return injection_; }
   std::vector<std::unique_ptr<Worker>>& workers() noexcept { return workers_; }
 
@@ -137,6 +146,8 @@ class Scheduler {
   alignas(64) std::atomic<std::int64_t> watch_deadline_{TimerHeap::kNever};
   TimerHeap timers_;
   TaskRegistry registry_;
+  std::mutex poller_mu_;
+  std::atomic<Poller*> poller_{nullptr};  // set once under poller_mu_, deleted by ~Scheduler
 
   // Stack pool shared by all workers, behind the per-worker caches.
   mutable std::mutex pool_mu_;

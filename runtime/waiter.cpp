@@ -73,6 +73,10 @@ const char* to_string(WaitKind kind) noexcept {
       return "waitgroup";
     case WaitKind::context:
       return "context";
+    case WaitKind::io:
+      return "io wait";
+    case WaitKind::blocking:
+      return "blocking call";
     case WaitKind::other:
       return "blocked";
   }

@@ -342,6 +342,10 @@ Fiber* Worker::find_work() {
   if (timers.next_deadline_ns() != TimerHeap::kNever && timers.run_due(Clock::now()) > 0) {
     if (Fiber* f = find_local(true)) return f;
   }
+  // Sockets became ready? (Non-blocking; skipped while a sleeper blocks in epoll_wait.)
+  if (Poller* p = sched.poller_if_any(); p != nullptr && p->poll_now() > 0) {
+    if (Fiber* f = find_local(true)) return f;
+  }
   auto& all = sched.workers();
   const std::size_t n = all.size();
   if (n > 1) {
@@ -425,7 +429,14 @@ void Worker::sleep() {
     // acquire: pairs with wake_one()'s release store.
     if (wake_flag.load(std::memory_order_acquire) != 0) break;
     if (watching && Clock::now() >= deadline) break;
-    futex_wait(wake_flag, 0, watching ? &deadline : nullptr);
+    // One sleeper waits in epoll_wait instead (same timeout); it leaves once it woke a task.
+    Poller* p = sched.poller_if_any();
+    const auto polled = p != nullptr ? p->idle_wait(*this, watching ? &deadline : nullptr)
+                                     : Poller::IdleResult::not_polled;
+    if (polled == Poller::IdleResult::woke) break;
+    if (polled == Poller::IdleResult::not_polled) {
+      futex_wait(wake_flag, 0, watching ? &deadline : nullptr);
+    }
   }
   if (watching) {
     std::int64_t mine = next;

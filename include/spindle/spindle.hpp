@@ -2,12 +2,15 @@
 /// Everything of spindle except the GoogleTest helpers (<spindle/testing.hpp>).
 #pragma once
 
+#include "spindle/blocking.hpp"
 #include "spindle/chan.hpp"
 #include "spindle/clock.hpp"
 #include "spindle/context.hpp"
 #include "spindle/errc.hpp"
 #include "spindle/errgroup.hpp"
+#include "spindle/fs.hpp"
 #include "spindle/mutex.hpp"
+#include "spindle/net.hpp"
 #include "spindle/once.hpp"
 #include "spindle/options.hpp"
 #include "spindle/patterns.hpp"

@@ -44,6 +44,8 @@ enum class WaitKind : std::uint8_t {
   mutex,
   waitgroup,
   context,
+  io,
+  blocking,
   other,
 };
 

@@ -1,0 +1,25 @@
+// Waiting for a socket to become ready, from a task (the netpoller) or a plain thread
+// (poll(2)), until readiness, the Context's cancellation or an explicit deadline.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include "runtime/poller.hpp"
+#include "spindle/clock.hpp"
+#include "spindle/context.hpp"
+
+namespace spindle::net::detail {
+
+/// Throws std::system_error(errno, "<op>").
+[[noreturn]] void throw_errno(int err, const char* op);
+/// Throws std::system_error(code, "<op>").
+[[noreturn]] void throw_code(std::error_code code, const char* op);
+
+/// Returns when the operation should be retried (the fd may be ready). Throws for a done
+/// context (its err()), a passed deadline (errc::deadline_exceeded), or a closed socket.
+void wait_ready(spindle::detail::PollDesc& pd, spindle::detail::IoDir dir, const Context& ctx,
+                const std::optional<TimePoint>& deadline, const char* op);
+
+}  // namespace spindle::net::detail

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# perf/net_bench.sh [BUILD_DIR]: spindle's servers against Go's, over loopback.
+#   HTTP: wrk -t1 -c100 against spindle_http_hello and perf/go/net_http.go (net/http)
+#   echo: spindle_net_load, 1,000 connections of closed-loop 64-byte round trips, against
+#         spindle_echo_server and perf/go/net_echo.go (p50/p99 latency and throughput)
+#   RSS:  each echo server's resident memory with 10,000 idle connections, per connection
+# Servers get SPINDLE_WORKERS=GOMAXPROCS=$WORKERS (default 2); the load generators run on
+# the same machine. Results: one JSON line per case in $OUT (default perf/results/net.jsonl).
+# Needs: a default build (examples and perf), go (golang-go), wrk.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build/default}
+WORKERS=${WORKERS:-2}
+SECONDS_PER_RUN=${NET_BENCH_SECONDS:-10}
+OUT=${OUT:-$ROOT/perf/results/net.jsonl}
+GOBIN_DIR=$BUILD/gobin
+export GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on GOTOOLCHAIN=local
+export GOPATH=$BUILD/gopath GOCACHE=$BUILD/gocache
+mkdir -p "$GOBIN_DIR" "$(dirname "$OUT")"
+for prog in net_http net_echo; do go build -o "$GOBIN_DIR/$prog" "$ROOT/perf/go/$prog.go"; done
+command -v wrk > /dev/null || { echo "net_bench: wrk missing (apt-get install wrk)" >&2; exit 1; }
+: > "$OUT"
+
+SERVER_PID=
+start_server() {  # start_server LOG CMD...: runs CMD, waits for "listening on"
+  local log=$1
+  shift
+  SPINDLE_WORKERS=$WORKERS GOMAXPROCS=$WORKERS "$@" > "$log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    grep -q "listening on" "$log" && return 0
+    sleep 0.05
+  done
+  echo "net_bench: server did not start: $*" >&2
+  cat "$log" >&2
+  return 1
+}
+stop_server() {
+  kill -TERM "$SERVER_PID" 2> /dev/null || true
+  wait "$SERVER_PID" 2> /dev/null || true
+}
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+PORT=18431
+declare -A HTTP_SERVER=([spindle]="$BUILD/examples/spindle_http_hello $PORT"
+                        [go]="$GOBIN_DIR/net_http $PORT")
+declare -A ECHO_SERVER=([spindle]="$BUILD/examples/spindle_echo_server $PORT"
+                        [go]="$GOBIN_DIR/net_echo $PORT")
+
+for impl in spindle go; do
+  # shellcheck disable=SC2086
+  start_server /tmp/net_bench_server.log ${HTTP_SERVER[$impl]}
+  wrk -t1 -c100 -d1s "http://127.0.0.1:$PORT/" > /dev/null  # warm-up
+  res=$(wrk -t1 -c100 -d"${SECONDS_PER_RUN}s" --latency "http://127.0.0.1:$PORT/")
+  stop_server
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<< "$res")
+  p50=$(awk '$1 == "50%" {print $2}' <<< "$res")
+  p99=$(awk '$1 == "99%" {print $2}' <<< "$res")
+  echo "{\"case\":\"http_wrk_c100\",\"impl\":\"$impl\",\"workers\":$WORKERS,\"requests_per_sec\":$rps,\"p50\":\"$p50\",\"p99\":\"$p99\"}" | tee -a "$OUT"
+done
+
+for impl in spindle go; do
+  # shellcheck disable=SC2086
+  start_server /tmp/net_bench_server.log ${ECHO_SERVER[$impl]}
+  res=$(SPINDLE_WORKERS=1 "$BUILD/perf/spindle_net_load" echo $PORT 1000 "$SECONDS_PER_RUN" 64)
+  stop_server
+  echo "{\"case\":\"echo_c1000\",\"impl\":\"$impl\",\"workers\":$WORKERS,\"result\":$res}" | tee -a "$OUT"
+done
+
+for impl in spindle go; do
+  # shellcheck disable=SC2086
+  start_server /tmp/net_bench_server.log ${ECHO_SERVER[$impl]}
+  before=$(rss_kib "$SERVER_PID")
+  SPINDLE_WORKERS=1 "$BUILD/perf/spindle_net_load" idle $PORT 10000 8 > /dev/null &
+  load=$!
+  sleep 6
+  after=$(rss_kib "$SERVER_PID")
+  wait "$load"
+  stop_server
+  per=$(( (after - before) * 1024 / 10000 ))
+  echo "{\"case\":\"rss_idle_10k\",\"impl\":\"$impl\",\"rss_before_kib\":$before,\"rss_after_kib\":$after,\"bytes_per_conn\":$per}" | tee -a "$OUT"
+done
