@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <stdexcept>
+#include <string>
 
 #include "runtime/fiber.hpp"
 #include "runtime/scheduler.hpp"
@@ -39,6 +41,12 @@ bool past(const std::optional<TimePoint>& deadline) {
 
 void wait_in_task(spindle::detail::Fiber* f, PollDesc& pd, IoDir dir, const Context& ctx,
                   const std::optional<TimePoint>& deadline, const char* op) {
+  if (f->sched->simulation() != nullptr) {
+    // Readiness comes from the kernel, on its own schedule: a run could not replay.
+    throw std::logic_error(std::string(op) +
+                           ": real sockets cannot wait inside a testing::Simulation (their "
+                           "readiness is not simulated); use channels to model the network");
+  }
   spindle::detail::Poller& poller = f->sched->poller();
   poller.add(pd);
   spindle::detail::Waiter w(spindle::detail::WaitKind::io, &pd);

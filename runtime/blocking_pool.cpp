@@ -12,10 +12,12 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <stdexcept>
 #include <system_error>
 #include <thread>
 
 #include "runtime/futex.hpp"
+#include "runtime/sim_core.hpp"
 #include "spindle/blocking.hpp"
 
 namespace spindle::detail {
@@ -92,6 +94,12 @@ BlockingPool& pool() {
 }  // namespace
 
 void run_blocking_job(BlockingJob& job) {
+  if (SimCore::current() != nullptr) {
+    // The call would finish on a pool thread at a time no seed controls.
+    throw std::logic_error(
+        "spindle::blocking: cannot hand a call to the blocking pool inside a "
+        "testing::Simulation (its completion time is not simulated); call it directly");
+  }
   Waiter w(WaitKind::blocking, &job);
   job.waiter = &w;
   try {

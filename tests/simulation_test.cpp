@@ -325,6 +325,20 @@ TEST(Simulation, BadOptionsAndMisuseThrow) {
 // A plain thread that sends to a channel a simulated task waits on would make runs
 // unrepeatable: whichever side completes the hand-off (the thread waking the task, or the
 // task waking the parked thread), the process ends with a message naming the cause.
+TEST(Simulation, RealIoCannotBeSimulated) {
+  Simulation sim;
+  sim.run([] {
+    EXPECT_THROW(spindle::blocking([] { return 1; }), std::logic_error);
+    auto listener = spindle::net::TcpListener::bind("127.0.0.1", 0);
+    try {
+      (void)listener.accept();
+      ADD_FAILURE() << "accept() inside a simulation must throw";
+    } catch (const std::logic_error& e) {
+      EXPECT_NE(std::string(e.what()).find("testing::Simulation"), std::string::npos) << e.what();
+    }
+  });
+}
+
 TEST(SimulationDeathTest, PlainThreadSharingAChannelWithASimulationIsFatal) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
