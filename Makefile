@@ -53,6 +53,7 @@ bench: build
 	fi
 
 docs: deps
+	mkdir -p build
 	doxygen Doxyfile
 	@echo "==> HTML docs in build/docs/html/index.html"
 

@@ -114,12 +114,17 @@ class ChanIterator {
 /// forever and is never ready in a select. Every blocking call parks the calling task, or
 /// blocks the calling thread outside any task.
 ///
+/// All operations are thread-safe: any number of tasks and threads may send, receive and
+/// close through copies of one handle at once (one handle object, like a std::shared_ptr,
+/// must not be assigned while another thread uses it).
+///
 /// T must be nothrow-move-constructible (checked at compile time).
 template <class T>
 class Chan {
   static_assert(detail::ChanElementCheck<T>::ok);
 
  public:
+  /// The element type.
   using value_type = T;
 
   /// An unbuffered channel (send and receive meet).
@@ -171,8 +176,12 @@ class Chan {
   /// True for the nil channel.
   bool is_nil() const noexcept { return state_ == nullptr; }
 
-  /// Range-for support: receives until the channel is closed and drained.
+  /// Range-for support: receives the first value (waiting for it) and returns an input
+  /// iterator whose `++` receives the next. It reaches end() when the channel is closed and
+  /// drained; on a nil channel it waits forever. Each value goes to one receiver, so two
+  /// loops over one channel share its values.
   detail::ChanIterator<T> begin() const { return detail::ChanIterator<T>(state_.get()); }
+  /// The end of a range-for: the channel was closed and drained.
   std::default_sentinel_t end() const noexcept { return {}; }
 
   /// Same channel (or both nil).
@@ -227,38 +236,49 @@ class SendChan {
   static_assert(detail::ChanElementCheck<T>::ok);
 
  public:
+  /// The element type.
   using value_type = T;
 
   /// The nil view.
   SendChan() noexcept = default;
+  /// The nil view: `out = nullptr` switches a select case off.
   SendChan(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
   /// A view of `ch`.
   SendChan(const Chan<T>& ch) noexcept  // NOLINT(google-explicit-constructor)
       : state_(detail::ChanAccess::shared(ch)) {}
 
-  /// As Chan::send. @throws ChannelClosed
+  /// As Chan::send: sends `value`, waiting for room or a receiver.
+  /// @throws ChannelClosed if the channel is or gets closed while waiting.
   void send(T&& value) const {
     detail::chan_send(state_.get(), value, "spindle::SendChan::send: send on closed channel");
   }
+  /// Sends a copy of `value`, as Chan::send. @throws ChannelClosed
   void send(const T& value) const { send(T(value)); }
-  /// As Chan::try_send. @throws ChannelClosed
+  /// As Chan::try_send: sends without waiting; moves from `value` only when it returns true.
+  /// @throws ChannelClosed if the channel is closed.
   bool try_send(T&& value) const {
     return Chan<T>::try_send_impl(state_.get(), value,
                                   "spindle::SendChan::try_send: send on closed channel");
   }
+  /// Sends a copy of `value` without waiting, as Chan::try_send. @throws ChannelClosed
   bool try_send(const T& value) const {
     T copy(value);
     return try_send(std::move(copy));
   }
-  /// As Chan::close. @throws ChannelError
+  /// As Chan::close: the sending side says it is finished.
+  /// @throws ChannelError if the channel is nil or already closed.
   void close() const {
     Chan<T>::close_impl(state_.get(), "spindle::SendChan::close: close of nil channel",
                         "spindle::SendChan::close: close of closed channel");
   }
+  /// Values buffered right now (0 for unbuffered and nil channels), as Chan::size.
   std::size_t size() const noexcept { return state_ ? state_->size() : 0; }
+  /// The channel's capacity (0 for unbuffered and nil channels), as Chan::capacity.
   std::size_t capacity() const noexcept { return state_ ? state_->capacity() : 0; }
+  /// True for the nil view.
   bool is_nil() const noexcept { return state_ == nullptr; }
 
+  /// Views of the same channel (or both nil).
   friend bool operator==(const SendChan& a, const SendChan& b) noexcept {
     return a.state_ == b.state_;
   }
@@ -279,26 +299,34 @@ class RecvChan {
   static_assert(detail::ChanElementCheck<T>::ok);
 
  public:
+  /// The element type.
   using value_type = T;
 
   /// The nil view.
   RecvChan() noexcept = default;
+  /// The nil view: `in = nullptr` switches a select case off.
   RecvChan(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
   /// A view of `ch`.
   RecvChan(const Chan<T>& ch) noexcept  // NOLINT(google-explicit-constructor)
       : state_(detail::ChanAccess::shared(ch)) {}
 
-  /// As Chan::recv.
+  /// As Chan::recv: waits for a value; std::nullopt once the channel is closed and drained.
   std::optional<T> recv() const { return detail::chan_recv(state_.get()); }
-  /// As Chan::try_recv.
+  /// As Chan::try_recv: std::nullopt if nothing is ready (or closed and drained).
   std::optional<T> try_recv() const { return Chan<T>::try_recv_impl(state_.get()); }
+  /// Values buffered right now (0 for unbuffered and nil channels), as Chan::size.
   std::size_t size() const noexcept { return state_ ? state_->size() : 0; }
+  /// The channel's capacity (0 for unbuffered and nil channels), as Chan::capacity.
   std::size_t capacity() const noexcept { return state_ ? state_->capacity() : 0; }
+  /// True for the nil view.
   bool is_nil() const noexcept { return state_ == nullptr; }
 
+  /// Range-for support, as Chan::begin: receives until the channel is closed and drained.
   detail::ChanIterator<T> begin() const { return detail::ChanIterator<T>(state_.get()); }
+  /// The end of a range-for: the channel was closed and drained.
   std::default_sentinel_t end() const noexcept { return {}; }
 
+  /// Views of the same channel (or both nil).
   friend bool operator==(const RecvChan& a, const RecvChan& b) noexcept {
     return a.state_ == b.state_;
   }

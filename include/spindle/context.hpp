@@ -32,6 +32,8 @@ class ContextNode;
 template <class V>
 class ContextKey {
  public:
+  /// A key labelled `name` (a string literal or other string that outlives the key). Two
+  /// keys with the same name are still different keys.
   explicit constexpr ContextKey(const char* name) noexcept : name_(name) {}
   ContextKey(const ContextKey&) = delete;
   ContextKey& operator=(const ContextKey&) = delete;

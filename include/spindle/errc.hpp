@@ -29,5 +29,8 @@ inline std::error_code make_error_code(errc e) noexcept {
 
 }  // namespace spindle
 
+/// @cond INTERNAL
+// Lets spindle::errc convert implicitly to std::error_code and compare with one.
 template <>
 struct std::is_error_code_enum<spindle::errc> : std::true_type {};
+/// @endcond

@@ -15,13 +15,16 @@ namespace spindle {
 /// what a failure means (see route_errors and try_map in <spindle/patterns.hpp>).
 ///
 /// @code
-/// spindle::Result<int> good = 5;
-/// spindle::Result<int> bad =
-/// spindle::Result<int>::failure(std::make_error_code(std::errc::io_error)); if (good) use(*good);
-/// int v = bad.value();   // throws std::system_error holding io_error
+/// using spindle::Result;
+/// Result<int> good = 5;
+/// Result<int> bad = Result<int>::failure(std::make_error_code(std::errc::io_error));
+/// if (good) use(*good);
+/// int v = bad.value_or(0);  // 0
+/// int w = bad.value();      // throws std::system_error holding io_error
 /// @endcode
 ///
-/// Unlike std::expected, a failure always carries a non-zero error code.
+/// Unlike std::expected, a failure always carries a non-zero error code. A Result is a plain
+/// value: like any other object, one instance must not be modified by two threads at once.
 template <class T>
 class Result {
   static_assert(!std::is_reference_v<T>, "Result<T&> is not supported");
@@ -29,6 +32,7 @@ class Result {
                 "Result<std::error_code> would be ambiguous");
 
  public:
+  /// The type of the value held on success.
   using value_type = T;
 
   /// A value-initialized T (so Result<T> works where a default constructor is needed).
@@ -49,6 +53,7 @@ class Result {
 
   /// True when a value is held.
   bool has_value() const noexcept { return state_.index() == 0; }
+  /// has_value(): `if (r) use(*r);`.
   explicit operator bool() const noexcept { return has_value(); }
 
   /// The value. @throws std::system_error holding error() when there is none.
@@ -56,10 +61,13 @@ class Result {
     check();
     return std::get<0>(state_);
   }
+  /// The value. @throws std::system_error holding error() when there is none.
   const T& value() const& {
     check();
     return std::get<0>(state_);
   }
+  /// The value, moved out of a Result about to expire (`std::move(r).value()`).
+  /// @throws std::system_error holding error() when there is none.
   T&& value() && {
     check();
     return std::move(std::get<0>(state_));
@@ -73,8 +81,11 @@ class Result {
 
   /// Unchecked access, like std::optional's: only when has_value().
   T& operator*() & noexcept { return *std::get_if<0>(&state_); }
+  /// Unchecked access, like std::optional's: only when has_value().
   const T& operator*() const& noexcept { return *std::get_if<0>(&state_); }
+  /// Unchecked member access: only when has_value() (otherwise it returns a null pointer).
   T* operator->() noexcept { return std::get_if<0>(&state_); }
+  /// Unchecked member access: only when has_value() (otherwise it returns a null pointer).
   const T* operator->() const noexcept { return std::get_if<0>(&state_); }
 
   /// The error; a zero (false) std::error_code when a value is held.
@@ -82,6 +93,8 @@ class Result {
     return has_value() ? std::error_code{} : std::get<1>(state_).code;
   }
 
+  /// Equal when both hold equal values, or both hold equal error codes (available when T
+  /// has `==`).
   friend bool operator==(const Result& a, const Result& b) requires requires(const T& x) { x == x; }
   {
     if (a.has_value() != b.has_value()) return false;
@@ -104,6 +117,7 @@ class Result {
 template <>
 class Result<void> {
  public:
+  /// No value: success carries nothing.
   using value_type = void;
 
   /// Success.
@@ -115,23 +129,31 @@ class Result<void> {
     r.error_ = ec;
     return r;
   }
+  /// True on success.
   bool has_value() const noexcept { return !error_; }
+  /// has_value().
   explicit operator bool() const noexcept { return has_value(); }
+  /// Checks for success: returns on success.
   /// @throws std::system_error holding error() on failure.
   void value() const {
     if (error_) throw std::system_error(error_, "spindle::Result::value");
   }
+  /// The error; a zero (false) std::error_code on success.
   std::error_code error() const noexcept { return error_; }
+  /// Both successes, or failures with equal error codes.
   friend bool operator==(const Result& a, const Result& b) noexcept { return a.error_ == b.error_; }
 
  private:
   std::error_code error_;
 };
 
-/// True for Result<T> types.
+/// True when T is some `Result<U>` (try_map and route_errors use it to tell a channel of
+/// results from a channel of plain values).
 template <class T>
 inline constexpr bool is_result_v = false;
+/// @cond INTERNAL
 template <class T>
 inline constexpr bool is_result_v<Result<T>> = true;
+/// @endcond
 
 }  // namespace spindle

@@ -22,6 +22,9 @@ namespace spindle::detail {
 class SimCore;
 }  // namespace spindle::detail
 
+/// @namespace spindle::testing
+/// Test support: deterministic Simulation in virtual time, explore() over many seeded
+/// schedules, and the GoogleTest LeakCheck listener (<spindle/testing.hpp>).
 namespace spindle::testing {
 
 /// How a Simulation picks the next task among the runnable ones.
@@ -80,6 +83,7 @@ struct SimEvent {
 
   /// One line, e.g. `+1.500000s task 3 park chan recv`.
   std::string to_string() const;
+  /// Field by field: two runs of one seed record equal event lists.
   bool operator==(const SimEvent&) const = default;
 };
 

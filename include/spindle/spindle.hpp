@@ -22,3 +22,11 @@
 #include "spindle/timers.hpp"
 #include "spindle/unit.hpp"
 #include "spindle/waitgroup.hpp"
+
+/// @namespace spindle
+/// Go's concurrency model for C++: tasks (green threads) on an M:N work-stealing Runtime,
+/// channels (Chan, SendChan, RecvChan) with select(), Context cancellation, the sync
+/// primitives (WaitGroup, Mutex, Once, Semaphore, ErrGroup), timers (after(), Ticker) and the
+/// pipeline patterns of <spindle/patterns.hpp>. Every blocking call parks the calling task,
+/// or blocks the calling thread outside any task, so tasks and plain threads can share one
+/// channel. See the @ref design "design overview" for how the layers fit together.

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <string>
 
+/// Scheduler tracing: start() and stop() record, per thread, what every runtime's workers
+/// run, and write Chrome trace-event JSON.
 namespace spindle::trace {
 
 /// Default number of events each thread keeps (older ones are overwritten).

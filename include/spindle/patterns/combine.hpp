@@ -163,6 +163,7 @@ template <DoneSource D, class T>
 RecvChan<T> fan_in(const D& done, std::initializer_list<Chan<T>> inputs) {
   return fan_in(done, std::vector<RecvChan<T>>(inputs.begin(), inputs.end()));
 }
+/// fan_in over views given in braces.
 template <DoneSource D, class T>
 RecvChan<T> fan_in(const D& done, std::initializer_list<RecvChan<T>> inputs) {
   return fan_in(done, std::vector<RecvChan<T>>(inputs));

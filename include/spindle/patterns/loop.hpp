@@ -51,16 +51,20 @@ concept RecvSource = requires {
 template <RecvSource C>
 using source_value_t = typename detail::RecvSourceTraits<std::remove_cvref_t<C>>::value_type;
 
-/// The done signal as a channel (a nil channel for contexts that are never cancelled).
+/// Any DoneSource as a done channel, for stages of your own: `done` itself.
 inline RecvChan<Unit> done_chan(const RecvChan<Unit>& done) { return done; }
+/// The receive view of `done`.
 inline RecvChan<Unit> done_chan(const Chan<Unit>& done) { return RecvChan<Unit>(done); }
+/// `ctx.done()`: closed when `ctx` is cancelled or past its deadline; nil (never fires) for
+/// contexts that can never be cancelled, such as background().
 inline RecvChan<Unit> done_chan(const Context& ctx) { return ctx.done(); }
 
-/// The receive view of an input channel.
+/// Any RecvSource as a receive view, for stages of your own: `in` itself.
 template <class T>
 RecvChan<T> recv_view(const RecvChan<T>& in) {
   return in;
 }
+/// The receive view of `in`.
 template <class T>
 RecvChan<T> recv_view(const Chan<T>& in) {
   return RecvChan<T>(in);

@@ -31,6 +31,8 @@ namespace spindle {
 template <class F>
 class Stage {
  public:
+  /// Wraps `fn`, a callable `(RecvChan<Unit> done, RecvChan<T> in) -> RecvChan<U>`; prefer
+  /// the factories in spindle::stage (stage::make for a callable of your own).
   explicit Stage(F fn) : fn_(std::move(fn)) {}
 
   /// Runs the stage (starting its tasks) on `in`, stopping when `done` fires.
@@ -66,13 +68,18 @@ class Stage {
 template <class T>
 class Flow {
  public:
+  /// A flow whose stages stop on `done` and whose current output is `chan`; usually made by
+  /// spindle::flow().
   Flow(RecvChan<Unit> done, RecvChan<T> chan) : done_(std::move(done)), chan_(std::move(chan)) {}
   /// The output channel so far.
   const RecvChan<T>& chan() const noexcept { return chan_; }
+  /// The output channel so far, so a flow can be passed where a RecvChan<T> is expected.
   operator RecvChan<T>() const { return chan_; }  // NOLINT(google-explicit-constructor)
   /// The done signal every stage of this flow stops on.
   const RecvChan<Unit>& done() const noexcept { return done_; }
 
+  /// Runs stage `s` on the flow's output (starting its tasks now) and returns the flow of
+  /// its output, with the same done signal.
   template <class F>
   friend auto operator|(const Flow& f, const Stage<F>& s) {
     auto out = s(f.done_, f.chan_);
@@ -101,7 +108,14 @@ Flow<T> flow(const D& done, std::vector<T> values) {
 /// Factories of Stage values, one per pattern with a single input and output.
 namespace stage {
 
-/// Wraps any callable `(RecvChan<Unit> done, RecvChan<T> in) -> RecvChan<U>` as a Stage.
+/// Wraps any callable `(RecvChan<Unit> done, RecvChan<T> in) -> RecvChan<U>` as a Stage,
+/// so hand-written stages compose with the factories below.
+/// @code
+/// auto doubled = spindle::stage::make([](const spindle::RecvChan<spindle::Unit>& d,
+///                                        const spindle::RecvChan<int>& in) {
+///   return spindle::map(d, in, [](int v) { return 2 * v; });
+/// });
+/// @endcode
 template <class F>
 Stage<std::decay_t<F>> make(F&& fn) {
   return Stage<std::decay_t<F>>(std::forward<F>(fn));
@@ -142,6 +156,8 @@ auto batch(std::size_t n, std::chrono::duration<Rep, Period> max_wait) {
     return spindle::batch(d, in, n, max_wait);
   });
 }
+/// spindle::batch without a time limit as a stage: partial batches only when the input
+/// closes. @throws std::invalid_argument (when run) if `n` is 0.
 inline auto batch(std::size_t n) {
   return make([n](const RecvChan<Unit>& d, const auto& in) { return spindle::batch(d, in, n); });
 }

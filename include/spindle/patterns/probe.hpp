@@ -45,6 +45,8 @@ class Probe {
   /// A null probe measures nothing.
   class Visit {
    public:
+    /// Records an arrival at `probe` now (nothing if `probe` is null); the destructor
+    /// records the departure.
     explicit Visit(Probe* probe) noexcept
         : probe_(probe), arrived_(probe ? probe->arrive() : TimePoint{}) {}
     Visit(const Visit&) = delete;
@@ -58,6 +60,7 @@ class Probe {
     TimePoint arrived_;
   };
 
+  /// A probe with nothing measured yet; `name` labels its to_string() line.
   explicit Probe(std::string name = "stage") : name_(std::move(name)) {}
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;
@@ -70,6 +73,7 @@ class Probe {
   Stats stats() const;
   /// stats().to_string(name()).
   std::string to_string() const { return stats().to_string(name_); }
+  /// The name given at construction.
   const std::string& name() const noexcept { return name_; }
 
  private:

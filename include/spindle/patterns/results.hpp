@@ -32,16 +32,22 @@ struct AsResult<Result<R>> {
 }  // namespace detail
 /// @endcond
 
-/// A map stage for fallible work: for every value of `in` (a channel of T or of Result<T>)
-/// sends `fn(value)` as a Result; `fn` may return U or Result<U>. Failures already in the
-/// input pass through untouched, so one error channel carries the whole pipeline's failures
-/// to wherever they can be handled (route_errors).
+/// A map stage for fallible work: for every value of `in` (a channel of `T` or of
+/// `Result<T>`) sends `fn(value)` as a Result; `fn` may return `U` or `Result<U>`, and the
+/// output channel carries `Result<U>`. Failures already in the input pass through untouched
+/// (`fn` is not called for them), so one channel carries the whole pipeline's failures to
+/// wherever they can be handled (route_errors). Exits, closing its output, when `in` is
+/// drained or `done` fires.
 ///
 /// @code
-/// auto parsed = spindle::try_map(done, lines, [](std::string s) -> spindle::Result<int> {
-///   if (s.empty()) return
-///   spindle::Result<int>::failure(std::make_error_code(std::errc::invalid_argument)); return
-///   std::stoi(s);
+/// using spindle::Result;
+/// auto parse = [](std::string s) -> Result<int> {
+///   if (s.empty()) return Result<int>::failure(std::make_error_code(std::errc::invalid_argument));
+///   return std::stoi(s);
+/// };
+/// spindle::RecvChan<Result<int>> parsed = spindle::try_map(done, lines, parse);
+/// spindle::RecvChan<int> good = spindle::route_errors(done, parsed, [](std::error_code ec) {
+///   std::fprintf(stderr, "skipped a line: %s\n", ec.message().c_str());
 /// });
 /// @endcode
 template <DoneSource D, RecvSource In, class F>
@@ -70,10 +76,11 @@ auto try_map(const D& done, const In& in, F&& fn) {
   return RecvChan<Out>(out);
 }
 
-/// Splits a channel of Result<T>: values continue on the returned channel, errors go to
+/// Splits a channel of `Result<T>`: values continue on the returned channel, errors go to
 /// `on_error` — a callable taking std::error_code (run inside the stage, so keep it short),
 /// or a SendChan/Chan of std::error_code (sent unless `done` fires first). This is where the
-/// part of the program that knows what an error means gets to see it.
+/// part of the program that knows what an error means gets to see it. See try_map for an
+/// example.
 template <DoneSource D, RecvSource In, class E>
 requires is_result_v<source_value_t<In>> RecvChan<typename source_value_t<In>::value_type>
 route_errors(const D& done, const In& in, E&& on_error) {
