@@ -5,7 +5,7 @@
 #
 # Environment:
 #   QUICK=1                 fewer repetitions, shorter runs, smaller sizes (spawn+join 10k
-#                           tasks, skynet 100k leaves, one RSS run): about 2 minutes in all
+#                           tasks, skynet 100k leaves, one RSS run): under a minute once built
 #   SPINDLE_BENCH_WORKERS   worker counts to measure, comma separated (default "1,2"); also
 #                           GOMAXPROCS for the Go programs. SPINDLE_WORKERS=N means just N.
 #   SPINDLE_BENCH_REPS      repetitions per case (default 5, QUICK 3); the table shows medians
