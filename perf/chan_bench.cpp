@@ -7,16 +7,20 @@
 //   chan_select2         one receiver selecting over two unbuffered channels, each fed by
 //                        its own sender
 //
-// Implementations: spindle and Boost.Fiber (buffered_channel / unbuffered_channel) on
-// `workers` threads (".../workers:<w>"); and, on OS threads, tbb::concurrent_bounded_queue,
-// moodycamel::BlockingConcurrentQueue and a std::mutex + std::condition_variable queue
-// (perf/thread_queues.hpp; no worker count: one thread per producer and consumer, so they
-// appear in every worker row). The thread queues have no rendezvous, so they run neither the
-// unbuffered MPMC case nor select; ping-pong uses two one-slot queues and a tenth of the
-// round trips. Boost.Fiber has no select. Every case runs one untimed warm-up round first.
+// Implementations: spindle on `workers` threads (".../workers:<w>"), Boost.Fiber
+// (buffered_channel / unbuffered_channel) on one; and, on OS threads,
+// tbb::concurrent_bounded_queue, moodycamel::BlockingConcurrentQueue and a std::mutex +
+// std::condition_variable queue (perf/thread_queues.hpp; no worker count: one thread per producer
+// and consumer, so they appear in every worker row). The thread queues have no rendezvous, so they
+// run neither the unbuffered MPMC case nor select; ping-pong uses two one-slot queues and a tenth
+// of the round trips. Boost.Fiber has no select, and runs on one thread only, as issue 3 calibrates
+// it: on two (shared_work, helpers polling; perf/boost_fiber_pool.hpp) its channels ran 5-40x
+// slower than on one, and its unbuffered MPMC ~80 us per message. Every case runs one untimed
+// warm-up round first.
 //
 // Sizes: SPINDLE_BENCH_CHAN_MSGS messages per stream round (default 100000),
 // SPINDLE_BENCH_PINGPONGS round trips per ping-pong round (default 10000).
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,18 +52,16 @@ enum class Kind { pingpong, spsc, mpmc, mpmc_unbuffered, select2 };
 struct Workload {
   const char* name;
   Kind kind;
-  bool on_threads;        // the OS-thread queues can run it
-  int boost_max_workers;  // Boost.Fiber runs it on at most this many threads (0: not at all)
+  bool on_threads;  // the OS-thread queues can run it
+  bool on_boost;    // Boost.Fiber can run it
 };
 
-// Boost.Fiber's unbuffered MPMC on two threads (shared_work, helpers polling) took ~80 us
-// per message here, 8 s per round: it runs on one thread only.
 constexpr Workload kWorkloads[] = {
-    {"chan_pingpong", Kind::pingpong, true, 1 << 20},
-    {"chan_spsc_1024", Kind::spsc, true, 1 << 20},
-    {"chan_mpmc_4x4_1024", Kind::mpmc, true, 1 << 20},
-    {"chan_mpmc_4x4_unbuf", Kind::mpmc_unbuffered, false, 1},
-    {"chan_select2", Kind::select2, false, 0},
+    {"chan_pingpong", Kind::pingpong, true, true},
+    {"chan_spsc_1024", Kind::spsc, true, true},
+    {"chan_mpmc_4x4_1024", Kind::mpmc, true, true},
+    {"chan_mpmc_4x4_unbuf", Kind::mpmc_unbuffered, false, true},
+    {"chan_select2", Kind::select2, false, false},
 };
 
 /// Round trips per ping-pong round on OS threads: each costs two thread wake-ups (tens of
@@ -175,12 +177,8 @@ int main(int argc, char** argv) {
     const std::string name = w.name;
     spindle_perf::register_case(name + "/spindle", workers, &BM_spindle, w.kind);
 #if SPINDLE_BENCH_HAVE_BOOST_FIBER
-    std::vector<int> boost_workers;
-    for (int n : workers) {
-      if (n <= w.boost_max_workers) boost_workers.push_back(n);
-    }
-    if (!boost_workers.empty()) {
-      spindle_perf::register_case(name + "/boost.fiber", boost_workers, &BM_boost_fiber, w.kind);
+    if (w.on_boost && std::find(workers.begin(), workers.end(), 1) != workers.end()) {
+      spindle_perf::register_case(name + "/boost.fiber", {1}, &BM_boost_fiber, w.kind);
     }
 #endif
     if (!w.on_threads) continue;
