@@ -82,6 +82,21 @@ inline void set_ops(benchmark::State& state, double ops_per_iteration) {
 }
 #endif
 
+#ifndef SPINDLE_PERF_NO_GBENCH
+/// Registers `fn(state, args...)` as case `name`, once per worker count in `workers` (as
+/// "name/workers:<w>"), or once without a worker count when `workers` is empty; wall-clock
+/// time (the CPU column: the whole process), in milliseconds.
+template <class Fn, class... Args>
+void register_case(const std::string& name, const std::vector<int>& workers, Fn fn, Args... args) {
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), fn, args...);
+  if (!workers.empty()) {
+    b->ArgName("workers");
+    for (int w : workers) b->Arg(w);
+  }
+  b->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
+}
+#endif
+
 /// Resident set size of this process now, in KiB (/proc/self/statm).
 inline double rss_kib() {
   std::ifstream in("/proc/self/statm");

@@ -174,14 +174,6 @@ void BM_spawn_std_thread(benchmark::State& state) {
   spindle_perf::set_ops(state, kThreads);
 }
 
-void add(const std::string& name, void (*fn)(benchmark::State&), const std::vector<int>& workers) {
-  auto* b = benchmark::RegisterBenchmark(name.c_str(), fn);
-  b->ArgName("workers");
-  for (int w : workers) b->Arg(w);
-  // Wall-clock time is the measure; the CPU column is the whole process's (all workers).
-  b->UseRealTime()->MeasureProcessCPUTime()->Unit(benchmark::kMillisecond);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -191,21 +183,18 @@ int main(int argc, char** argv) {
   const std::string spawn = "spawn_join_" + spindle_perf::size_label(g_spawn_tasks);
   const std::string skynet = "skynet_" + spindle_perf::size_label(g_skynet_leaves);
 
-  add(spawn + "/spindle", &BM_spawn_spindle, workers);
+  spindle_perf::register_case(spawn + "/spindle", workers, &BM_spawn_spindle);
 #if SPINDLE_BENCH_HAVE_TBB
-  add(spawn + "/tbb", &BM_spawn_tbb, workers);
+  spindle_perf::register_case(spawn + "/tbb", workers, &BM_spawn_tbb);
 #endif
 #if SPINDLE_BENCH_HAVE_BOOST_FIBER
-  add(spawn + "/boost.fiber", &BM_spawn_boost_fiber, workers);
+  spindle_perf::register_case(spawn + "/boost.fiber", workers, &BM_spawn_boost_fiber);
 #endif
-  benchmark::RegisterBenchmark((spawn + "/std.thread_1k").c_str(), &BM_spawn_std_thread)
-      ->UseRealTime()
-      ->MeasureProcessCPUTime()
-      ->Unit(benchmark::kMillisecond);
+  spindle_perf::register_case(spawn + "/std.thread_1k", {}, &BM_spawn_std_thread);
 
-  add(skynet + "/spindle", &BM_skynet_spindle, workers);
+  spindle_perf::register_case(skynet + "/spindle", workers, &BM_skynet_spindle);
 #if SPINDLE_BENCH_HAVE_TBB
-  add(skynet + "/tbb", &BM_skynet_tbb, workers);
+  spindle_perf::register_case(skynet + "/tbb", workers, &BM_skynet_tbb);
 #endif
 
   benchmark::Initialize(&argc, argv);

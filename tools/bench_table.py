@@ -29,11 +29,20 @@ from collections import defaultdict
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 IMPL_ORDER = ["spindle", "go", "boost.context", "boost.fiber", "tbb", "moodycamel",
-              "ucontext", "std.thread_1k"]
+              "ucontext", "std.thread_1k", "std.mutex_cv"]
 IMPL_NAMES = {"spindle": "spindle", "go": "Go", "boost.context": "Boost.Context",
               "boost.fiber": "Boost.Fiber", "tbb": "TBB", "moodycamel": "moodycamel",
-              "ucontext": "ucontext", "std.thread_1k": "std::thread (1k)"}
-WORKLOAD_ORDER = ["switch", "spawn_join", "skynet", "yield", "rss_blocked", "idle_cpu", "teardown"]
+              "ucontext": "ucontext", "std.thread_1k": "std::thread (1k)",
+              "std.mutex_cv": "std::mutex+condvar"}
+WORKLOAD_ORDER = ["switch", "spawn_join", "skynet", "yield", "rss_blocked", "idle_cpu", "teardown",
+                  "chan_pingpong", "chan_spsc", "chan_mpmc_4x4_1024", "chan_mpmc_4x4_unbuf",
+                  "chan_select", "pipeline", "ctx_cancel", "or_channel"]
+# Targets of issues #3 (channels) and #4 (patterns): spindle's time / Go's, same workers.
+GO_RATIO_TARGETS = [("chan_pingpong", 0.3), ("chan_spsc", 0.5), ("chan_mpmc_4x4_1024", 0.35),
+                    ("chan_mpmc_4x4_unbuf", 0.5), ("chan_select", 0.25), ("pipeline", 0.5),
+                    ("ctx_cancel", 0.5), ("or_channel", 0.5)]
+# The workloads of the scaling chart: throughput at 1, 2, ... workers.
+SCALING_WORKLOADS = ("spawn_join", "skynet", "chan_mpmc")
 UNIT_NAMES = {"ns/op": "ns", "KiB/task": "KiB/task", "ms/s": "CPU ms/s", "MiB": "MiB",
               "us/task": "µs/task"}
 
@@ -167,7 +176,7 @@ def table(rows, units):
 
 
 def targets(rows):
-    """Issue #2's targets, checked against this run."""
+    """The targets of issues #2, #3 and #4, checked against this run."""
     out = []
 
     def check(label, measured, limit, unit=""):
@@ -192,6 +201,10 @@ def targets(rows):
             check(f"yield: spindle / Go{w}", ratio(s, row.get("go")), 0.3, "×")
         elif workload.startswith("rss_blocked"):
             check(f"{workload}: spindle{w}", s, 4.5, " KiB/task")
+        else:
+            for prefix, limit in GO_RATIO_TARGETS:
+                if workload.startswith(prefix) and "go" in row:
+                    check(f"{workload}: spindle / Go{w}", ratio(s, row.get("go")), limit, "×")
     return "\n".join(out)
 
 
@@ -275,7 +288,7 @@ def scaling_svg(medians):
     series = defaultdict(dict)
     for (workload, impl, workers), m in medians.items():
         if workers is None or m <= 0 or workload.endswith("peak RSS") or not workload.startswith(
-                ("spawn_join", "skynet", "chan", "mpmc", "select", "pipeline")):
+                SCALING_WORKLOADS):
             continue
         series[workload].setdefault(impl, {})[workers] = 1e9 / m
     panels = [(w, s) for w, s in sorted(series.items(), key=lambda kv: workload_rank(kv[0]))
@@ -346,7 +359,7 @@ def main():
                   f"{' (QUICK)' if machine.get('quick') else ''}.\n\n")
     text = (header + table(rows, units) +
             "\n\nCells: median (ratio to spindle in the same row; above 1: spindle is faster or smaller)."
-            "\n\nTargets (issue #2):\n" + targets(rows) + "\n")
+            "\n\nTargets (issues #2, #3, #4):\n" + targets(rows) + "\n")
     cpu_rows = {k: v for k, v in cpu_rows.items() if len(v) > 1 and "spindle" in v}
     if cpu_rows:
         text += ("\nCPU time per operation, ns (whole process, all threads; the switch cases: the "

@@ -5,7 +5,7 @@
 #
 # Environment:
 #   QUICK=1                 fewer repetitions, shorter runs, smaller sizes (spawn+join 10k
-#                           tasks, skynet 100k leaves, one RSS run): about 2 minutes in all
+#                           tasks, skynet 100k leaves, one RSS run): under a minute once built
 #   SPINDLE_BENCH_WORKERS   worker counts to measure, comma separated (default "1,2"); also
 #                           GOMAXPROCS for the Go programs. SPINDLE_WORKERS=N means just N.
 #   SPINDLE_BENCH_REPS      repetitions per case (default 5, QUICK 3); the table shows medians
@@ -13,9 +13,11 @@
 #   SPINDLE_BENCH_RSS_TASKS blocked tasks for the RSS measurement, comma separated (default
 #                           100000; "100000,1000000" adds the issue's second size: ~4 GiB
 #                           for spindle, ~3 GiB for Go, about 2 more minutes)
-#   SPINDLE_BENCH_SPAWN_TASKS, SPINDLE_BENCH_SKYNET_LEAVES, SPINDLE_BENCH_YIELDS
+#   SPINDLE_BENCH_SPAWN_TASKS, SPINDLE_BENCH_SKYNET_LEAVES, SPINDLE_BENCH_YIELDS,
+#   SPINDLE_BENCH_CHAN_MSGS, SPINDLE_BENCH_PINGPONGS, SPINDLE_BENCH_PIPELINE_ITEMS
 #                           workload sizes, for C++ and Go alike (default 100000, 1000000,
-#                           10000; QUICK: 10000, 100000, 10000)
+#                           10000, 100000, 10000, 100000; QUICK: 10000, 100000, 10000,
+#                           20000, 2000, 20000)
 #   SPINDLE_BENCH_FILTER    regular expression: only C++/Go cases whose "workload/impl"
 #                           matches run (e.g. 'skynet' or 'spindle|go')
 #   BENCH_BUILD_DIR         build tree (default build/bench); BENCH_RESULTS_DIR (perf/results)
@@ -33,6 +35,9 @@ if [[ "$QUICK" == "1" ]]; then
   RSS_REPS=1
   export SPINDLE_BENCH_SKYNET_LEAVES=${SPINDLE_BENCH_SKYNET_LEAVES:-100000}
   export SPINDLE_BENCH_SPAWN_TASKS=${SPINDLE_BENCH_SPAWN_TASKS:-10000}
+  export SPINDLE_BENCH_CHAN_MSGS=${SPINDLE_BENCH_CHAN_MSGS:-20000}
+  export SPINDLE_BENCH_PINGPONGS=${SPINDLE_BENCH_PINGPONGS:-2000}
+  export SPINDLE_BENCH_PIPELINE_ITEMS=${SPINDLE_BENCH_PIPELINE_ITEMS:-20000}
 else
   REPS=${SPINDLE_BENCH_REPS:-5}
   MIN_TIME=${SPINDLE_BENCH_MIN_TIME:-0.5}
@@ -40,6 +45,9 @@ else
   RSS_REPS=$((REPS < 3 ? REPS : 3))
   export SPINDLE_BENCH_SKYNET_LEAVES=${SPINDLE_BENCH_SKYNET_LEAVES:-1000000}
   export SPINDLE_BENCH_SPAWN_TASKS=${SPINDLE_BENCH_SPAWN_TASKS:-100000}
+  export SPINDLE_BENCH_CHAN_MSGS=${SPINDLE_BENCH_CHAN_MSGS:-100000}
+  export SPINDLE_BENCH_PINGPONGS=${SPINDLE_BENCH_PINGPONGS:-10000}
+  export SPINDLE_BENCH_PIPELINE_ITEMS=${SPINDLE_BENCH_PIPELINE_ITEMS:-100000}
 fi
 export SPINDLE_BENCH_YIELDS=${SPINDLE_BENCH_YIELDS:-10000}
 if [[ -n "${SPINDLE_BENCH_WORKERS:-}" ]]; then
@@ -103,7 +111,7 @@ run_gbench() {
     return 0
   fi
   local groups g rc
-  groups=$("$path" --benchmark_list_tests=true | awk -F/ '{print $1 "/" $2}' | uniq)
+  groups=$("$path" --benchmark_list_tests=true | awk -F/ '!seen[$1 "/" $2]++ {print $1 "/" $2}')
   for g in $groups; do
     [[ "$g" =~ $FILTER ]] || continue
     local out="$RESULTS/cpp_${g//\//_}.json" log="$BUILD/logs/${g//\//_}.log"
@@ -127,6 +135,8 @@ run_gbench() {
 run_gbench spindle_switch_bench
 run_gbench spindle_spawn_bench
 run_gbench spindle_yield_bench
+run_gbench spindle_chan_bench
+run_gbench spindle_pattern_bench
 
 IFS=, read -r -a RSS_SIZES <<<"$RSS_TASKS"
 if [[ -x "$BUILD/perf/spindle_rss_bench" && "rss_blocked/spindle" =~ $FILTER ]]; then
@@ -152,8 +162,9 @@ if command -v go >/dev/null 2>&1; then
   export GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on GOTOOLCHAIN=local
   export GOPATH="$ROOT/$BUILD/gopath" GOCACHE="$ROOT/$BUILD/gocache"
   step "go build perf/go/*.go ($(go version | cut -d' ' -f3))"
-  for prog in skynet spawn yield rss; do
-    go build -o "$GOBIN_DIR/$prog" "perf/go/$prog.go" || FAILED+=("go build $prog")
+  for prog in skynet spawn yield rss chan pattern; do
+    # measure.go: what the programs share (CPU time, the repetition loop).
+    go build -o "$GOBIN_DIR/$prog" "perf/go/$prog.go" perf/go/measure.go || FAILED+=("go build $prog")
   done
   SKYNET_LEAVES=$SPINDLE_BENCH_SKYNET_LEAVES
   SPAWN_TASKS=$SPINDLE_BENCH_SPAWN_TASKS
@@ -176,6 +187,14 @@ if command -v go >/dev/null 2>&1; then
     fi
     if [[ "skynet/go" =~ $FILTER ]]; then
       go_run "skynet_$SKYNET_LEAVES" "$w" skynet -leaves "$SKYNET_LEAVES" -reps "$REPS" -min_time "$MIN_TIME"
+    fi
+    if [[ "chan/go" =~ $FILTER ]]; then
+      go_run "chan_* (5 workloads)" "$w" chan -msgs "$SPINDLE_BENCH_CHAN_MSGS" \
+        -pingpongs "$SPINDLE_BENCH_PINGPONGS" -reps "$REPS" -min_time "$MIN_TIME"
+    fi
+    if [[ "pipeline4/go" =~ $FILTER || "ctx_cancel/go" =~ $FILTER || "or_channel/go" =~ $FILTER ]]; then
+      go_run "pipeline4, ctx_cancel_10k, or_channel_100" "$w" pattern \
+        -items "$SPINDLE_BENCH_PIPELINE_ITEMS" -reps "$REPS" -min_time "$MIN_TIME"
     fi
   done
   if [[ "yield/go" =~ $FILTER ]]; then

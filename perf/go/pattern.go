@@ -9,25 +9,15 @@
 //	or_channel_100  the book's recursive or-channel over 100 done channels, one closed, the
 //	                output received; ns per or-channel
 //
-// Prints one JSON line per workload and repetition.
+// Prints one JSON line per workload and repetition (measure.go).
 //
-//	go run pattern.go [-items 100000] [-reps 5] [-min_time 0.5]
+//	go run pattern.go measure.go [-items 100000] [-reps 5] [-min_time 0.5]
 package main
 
 import (
 	"context"
 	"flag"
-	"fmt"
-	"runtime"
-	"syscall"
-	"time"
 )
-
-func cpuNs() float64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 func repeatFn(done <-chan struct{}, fn func() int64) <-chan int64 {
 	out := make(chan int64)
@@ -159,25 +149,6 @@ func orChannel100() {
 	any := or(views...)
 	close(chans[57])
 	<-any
-}
-
-func measure(workload string, opsPerRun float64, minTime float64, reps int, run func()) {
-	run() // warm-up
-	for r := 0; r < reps; r++ {
-		iters := 0
-		cpu0 := cpuNs()
-		start := time.Now()
-		for iters == 0 || time.Since(start).Seconds() < minTime {
-			run()
-			iters++
-		}
-		ops := float64(iters) * opsPerRun
-		ns := float64(time.Since(start).Nanoseconds()) / ops
-		cpu := (cpuNs() - cpu0) / ops
-		fmt.Printf("{\"workload\": \"%s\", \"impl\": \"go\", \"workers\": %d, \"value\": %.3f, "+
-			"\"unit\": \"ns/op\", \"cpu_ns_per_op\": %.3f, \"iterations\": %d}\n",
-			workload, runtime.GOMAXPROCS(0), ns, cpu, iters)
-	}
 }
 
 func main() {

@@ -11,7 +11,7 @@
 // Goroutines cannot be cancelled from outside, so one process measures once; run it again
 // for more repetitions.
 //
-//	go run rss.go [-tasks 100000] [-idle_ms 1000]
+//	go run rss.go measure.go [-tasks 100000] [-idle_ms 1000]
 package main
 
 import (

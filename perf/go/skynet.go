@@ -5,7 +5,7 @@
 // counts every goroutine of the tree (1,111,111 for 1M leaves), as perf/spawn_bench.cpp does.
 // Prints one JSON line per repetition; peak_rss_mib is the process's VmHWM so far.
 //
-//	go run skynet.go [-leaves 1000000] [-reps 5] [-min_time 0.5]
+//	go run skynet.go measure.go [-leaves 1000000] [-reps 5] [-min_time 0.5]
 package main
 
 import (
@@ -16,16 +16,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
-
-// cpuNs is the CPU time of the whole process (all threads, user + system) so far.
-func cpuNs() float64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 func skynet(c chan<- int64, num, size, div int64) {
 	if size == 1 {
