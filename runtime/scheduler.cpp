@@ -273,9 +273,7 @@ Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {
   }
   f->task = core;
   f->next = nullptr;
-  if constexpr (kTrackTasks) {
-    f->state_since_ns.store(coarse_now_ns(), std::memory_order_relaxed);  // relaxed: diagnostics
-  }
+  // state_since_ns is stamped at each park (Waiter::park): only parked states show a time.
   san::create(f->san, f->stack.low,
               static_cast<std::size_t>(static_cast<char*>(f->stack.high) -
                                        static_cast<char*>(f->stack.low)));
