@@ -103,7 +103,7 @@ class Runtime {
   /// Writes every task of this runtime — id, name, state and time in it, what it waits on,
   /// age, parent, spawn site — then the finished never-joined ones and any partial
   /// deadlocks, like Go's SIGQUIT goroutine dump. With `SPINDLE_DUMP_ON_SIGQUIT=1` in the
-  /// environment when a runtime is created, SIGQUIT dumps every runtime to stderr and ends
+  /// environment when the first runtime is created, SIGQUIT dumps every runtime to stderr and ends
   /// the process with status 2, as Go does.
   void dump(std::ostream& out) const;
 

@@ -33,7 +33,7 @@ expect() {  # FILE PATTERN WHAT
 }
 for f in $files; do
   expect "$f" '^2 spindle task\(s\)' "task count"
-  expect "$f" '^task 1 "gdb-victim" \[chan recv\] spawned at .*gdb_target\.cpp:[0-9]+ \(int main\(int, char\*\*\)\)' "victim line"
+  expect "$f" '^task 1 "gdb-victim" \[chan recv\] spawned at .*gdb_target\.cpp:[0-9]+ \((int )?main(\(int, char\*\*\))?\)' "victim line"
   expect "$f" '^task 2 \[join\] spawned at .*gdb_target\.cpp' "joiner line"
   expect "$f" 'victim_waits_here' "victim backtrace"
 done

@@ -175,7 +175,11 @@ class SpindleBt(gdb.Command):
                     where = " at %s:%d" % (sal.symtab.filename, sal.line)
                 gdb.write("#%-2d 0x%016x in %s%s\n" % (level, frame.pc(), frame.name() or "??",
                                                       where))
-                frame = frame.older()
+                older = frame.older()
+                if older is None and frame.unwind_stop_reason() != gdb.FRAME_UNWIND_OUTERMOST:
+                    gdb.write("(backtrace stopped: %s)\n"
+                              % gdb.frame_stop_reason_string(frame.unwind_stop_reason()))
+                frame = older
                 level += 1
         finally:
             _UNWINDER.regs = None
@@ -194,11 +198,18 @@ class _TaskUnwinder(Unwinder):
     def __call__(self, pending_frame):
         if self.regs is None or pending_frame.level() != 0:
             return None
-        frame_id = _FrameId(pending_frame.read_register("rsp"), pending_frame.read_register("rip"))
+        # The task's stack lies elsewhere than the thread's: give frame 0 an id just below the
+        # task's frames, so gdb's check that callers sit higher up the stack holds.
+        frame_id = _FrameId(gdb.Value(self.regs["rsp"] - FRAME_SIZE).cast(_u64()),
+                            pending_frame.read_register("rip"))
         info = pending_frame.create_unwind_info(frame_id)
         for name, value in self.regs.items():
-            info.add_saved_register(name, gdb.Value(value).cast(gdb.lookup_type("unsigned long")))
+            info.add_saved_register(name, gdb.Value(value).cast(_u64()))
         return info
+
+
+def _u64():
+    return gdb.lookup_type("unsigned long")
 
 
 class _FrameId:
