@@ -107,7 +107,7 @@ std::size_t select_random(std::size_t bound) noexcept {
 
 void block_forever(WaitKind kind) {
   for (;;) {
-    Waiter w(kind, nullptr);
+    Waiter w(kind, forever_object());
     w.park();  // nobody holds this waiter: returns only by unwinding
   }
 }

@@ -44,6 +44,9 @@ class alignas(64) Fiber {
   std::atomic<WaitKind> wait_kind{WaitKind::none};
   std::atomic<const void*> wait_object{nullptr};
   std::atomic<std::int64_t> state_since_ns{0};
+  // Bumped on every describe(): two equal readings around a kParked one mean one unbroken
+  // park (runtime/partial_deadlock.cpp relies on it).
+  std::atomic<std::uint32_t> park_seq{0};
 
   /// The lowest usable byte of the stack; holds the canary in canary mode.
   bool canary_intact() const noexcept {

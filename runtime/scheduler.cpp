@@ -12,10 +12,18 @@
 #include "runtime/coarse_clock.hpp"
 #include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
+#include "runtime/sigquit_dump.hpp"
 #include "runtime/sim_core.hpp"
 #include "runtime/trace.hpp"
+#include "runtime/tracking.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/task.hpp"
+
+// Where debuggers find every live runtime (tools/gdb/spindle.py reads it from a live process
+// or a core file). Set once, when the first runtime is made.
+extern "C" {
+spindle::detail::SchedulerList* spindle_debug_schedulers = nullptr;
+}
 
 namespace spindle::detail {
 namespace {
@@ -30,12 +38,12 @@ constexpr auto kUnwindStall = std::chrono::seconds(10);
 std::atomic<std::uint64_t> g_next_task_id{1};
 std::atomic<std::uint64_t> g_next_runtime_id{1};
 
-struct SchedulerList {
-  std::mutex mu;
-  std::vector<Scheduler*> all;
-};
 SchedulerList& scheduler_list() {
-  static SchedulerList* list = new SchedulerList;  // never destroyed: runtimes may be static
+  static SchedulerList* list = [] {
+    auto* l = new SchedulerList;  // never destroyed: runtimes may be static
+    spindle_debug_schedulers = l;
+    return l;
+  }();
   return *list;
 }
 
@@ -74,6 +82,7 @@ Scheduler::Scheduler(const Options& options, SimCore* sim)
       sim_(sim) {
   install_overflow_handler();
   trace::start_from_env();
+  install_sigquit_dump_if_enabled();
   {
     SchedulerList& list = scheduler_list();
     std::lock_guard lock(list.mu);
@@ -274,7 +283,10 @@ void Scheduler::spawn(TaskCore* core) {
   // relaxed: ids need uniqueness, not order.
   core->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
   core->runtime_id = id_;
-  core->spawned_ns = coarse_now_ns();
+  if constexpr (kTrackTasks) {
+    core->spawned_ns = coarse_now_ns();
+    if (Fiber* parent = current_fiber(); parent != nullptr) core->parent_id = parent->task->id;
+  }
   registry_.add(core, w != nullptr ? w->index : workers_.size());
   if (trace::on()) [[unlikely]]
     trace::record(trace::Event::spawn, core);
@@ -306,7 +318,7 @@ Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {
   }
   f->task = core;
   f->next = nullptr;
-  f->state_since_ns.store(coarse_now_ns(), std::memory_order_relaxed);  // relaxed: diagnostics
+  // state_since_ns is stamped at each park (Waiter::park): only parked states show a time.
   san::create(f->san, f->stack.low,
               static_cast<std::size_t>(static_cast<char*>(f->stack.high) -
                                        static_cast<char*>(f->stack.low)));
@@ -408,7 +420,7 @@ void Scheduler::unwind_all() {
   }
 }
 
-LeakReport Scheduler::leaks(std::chrono::nanoseconds grace) const {
+LeakReport Scheduler::leaks(std::chrono::nanoseconds grace, const LeakOptions* filter) const {
   const TaskCore* self = nullptr;
   if (Worker* w = Worker::current(); w != nullptr && &w->sched == this && w->current_fiber) {
     self = w->current_fiber->task;
@@ -416,6 +428,11 @@ LeakReport Scheduler::leaks(std::chrono::nanoseconds grace) const {
   const auto until = Clock::now() + grace;
   for (;;) {
     std::vector<TaskInfo> found = registry_.snapshot(self, true);
+    if (filter != nullptr) {
+      std::erase_if(found, [&](const TaskInfo& t) {
+        return filter->baseline.excludes(t) || filter->ignores(t);
+      });
+    }
     if (found.empty() || Clock::now() >= until) return LeakReport(std::move(found));
     // Parks a task, sleeps a thread.
     sleep_for(std::chrono::milliseconds(1));

@@ -32,6 +32,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -49,6 +50,12 @@ namespace spindle::detail {
 
 class Scheduler;
 class SimCore;
+
+/// Every live scheduler of the process (behind for_each_scheduler; debuggers read `all`).
+struct SchedulerList {
+  std::mutex mu;
+  std::vector<Scheduler*> all;
+};
 
 /// Calls fn on every live scheduler of the process, under a lock that keeps them alive.
 void for_each_scheduler(const std::function<void(Scheduler&)>& fn);
@@ -84,7 +91,10 @@ class Scheduler {
 
   // Tasks of this runtime, for tasks(), leak checks and teardown.
   TaskRegistry& registry() noexcept { return registry_; }
-  LeakReport leaks(std::chrono::nanoseconds grace) const;
+  /// Leaks (less what `filter` leaves out), waiting up to `grace` for them to wind down.
+  LeakReport leaks(std::chrono::nanoseconds grace, const LeakOptions* filter = nullptr) const;
+  /// Writes the task dump of Runtime::dump().
+  void dump(std::ostream& out) const;
   /// True when nothing can make progress by itself: every worker asleep, nothing queued,
   /// no timer pending, no outside thread in a blocking spindle call, and tasks alive.
   bool quiet_now() const noexcept;
@@ -166,3 +176,7 @@ class Scheduler {
 };
 
 }  // namespace spindle::detail
+
+/// The process's scheduler list, for debuggers (tools/gdb/spindle.py); nullptr until the first
+/// Runtime exists.
+extern "C" spindle::detail::SchedulerList* spindle_debug_schedulers;

@@ -44,7 +44,9 @@ bool TaskCore::withdraw(Waiter& w) noexcept {
 
 bool TaskCore::wait_until(TimePoint deadline) {
   if (done()) return true;
-  Waiter w(WaitKind::join, this);
+  // No object: a timed join can end without this task finishing, so the partial-deadlock
+  // proof must not follow it.
+  Waiter w(WaitKind::join, nullptr);
   std::uintptr_t expected = kRunning;
   // acq_rel / acquire: as in wait().
   if (!join_word_.compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(&w),
@@ -115,6 +117,17 @@ void spawn_core(Scheduler* sched, TaskCore* core) {
 namespace spindle {
 
 bool in_task() noexcept { return detail::current_fiber() != nullptr; }
+
+void set_task_name(std::string_view name) {
+  detail::Fiber* f = detail::current_fiber();
+  if (f == nullptr) throw std::logic_error("spindle::set_task_name called outside any task");
+  f->sched->registry().set_name(f->task, name);
+}
+
+std::uint64_t current_task_id() noexcept {
+  detail::Fiber* f = detail::current_fiber();
+  return f != nullptr ? f->task->id : 0;
+}
 
 void yield() {
   detail::Worker* w = detail::Worker::current();

@@ -7,6 +7,7 @@
 #include "runtime/coarse_clock.hpp"
 #include "runtime/fiber.hpp"
 #include "runtime/scheduler.hpp"
+#include "runtime/tracking.hpp"
 
 namespace spindle::detail {
 namespace {
@@ -54,6 +55,7 @@ TaskRegistry::~TaskRegistry() {
 }
 
 void TaskRegistry::add(TaskCore* core, std::size_t shard) noexcept {
+  if constexpr (!kTrackTasks) return;
   Shard& s = shards_[shard];
   core->reg_shard = static_cast<std::uint32_t>(shard);
   std::lock_guard lock(s.lock);
@@ -64,6 +66,7 @@ void TaskRegistry::add(TaskCore* core, std::size_t shard) noexcept {
 }
 
 void TaskRegistry::remove(TaskCore* core) noexcept {
+  if constexpr (!kTrackTasks) return;
   {
     Shard& s = shards_[core->reg_shard];
     std::lock_guard lock(s.lock);
@@ -101,12 +104,21 @@ void note_dropped_handle(TaskCore* core) noexcept {
   if (core->unregistered.load(std::memory_order_seq_cst)) record_never_joined(core);
 }
 
-TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now) {
+void TaskRegistry::set_name(TaskCore* core, std::string_view name) {
+  std::string copy(name);  // allocate outside the lock
+  Shard& s = shards_[core->reg_shard];
+  std::lock_guard lock(s.lock);
+  core->name.swap(copy);
+}
+
+TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now, TaskScan* scan) {
   TaskInfo info;
   info.id = core.id;
   info.file = core.spawn_site.file_name();
   info.line = core.spawn_site.line();
   info.function = core.spawn_site.function_name();
+  info.name = core.name;
+  info.parent_id = core.parent_id;
   // relaxed: a snapshot for diagnostics; each field is read atomically on its own.
   auto hs = core.handle_state.load(std::memory_order_relaxed);
   info.never_joined = hs == TaskCore::HandleState::dropped;
@@ -118,15 +130,26 @@ TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now) {
     info.state = "runnable";
     return info;
   }
-  // relaxed: diagnostics (see Fiber).
-  switch (f->run_state.load(std::memory_order_relaxed)) {
+  // acquire: pairs with the worker's seq_cst store of kParked, which follows the parking
+  // fiber's describe() stores: a parked reading sees that park's wait fields.
+  switch (f->run_state.load(std::memory_order_acquire)) {
     case Fiber::kRunning:
       info.state = "running";
       break;
     case Fiber::kParked: {
-      info.state = to_string(f->wait_kind.load(std::memory_order_relaxed));
-      info.in_state = std::chrono::nanoseconds(
-          std::max<std::int64_t>(0, now - f->state_since_ns.load(std::memory_order_relaxed)));
+      // relaxed: written by the fiber before it parked (ordered by the acquire above).
+      const WaitKind kind = f->wait_kind.load(std::memory_order_relaxed);
+      const void* object = f->wait_object.load(std::memory_order_relaxed);  // relaxed: as above
+      info.state = to_string(kind);
+      info.in_state = std::chrono::nanoseconds(std::max<std::int64_t>(
+          0, now - f->state_since_ns.load(std::memory_order_relaxed)));  // relaxed: as above
+      if (object != forever_object()) info.blocked_on = reinterpret_cast<std::uintptr_t>(object);
+      if (scan != nullptr) {
+        scan->parked = true;
+        scan->wait_kind = kind;
+        scan->wait_object = object;
+        scan->park_seq = f->park_seq.load(std::memory_order_relaxed);  // relaxed: as above
+      }
       break;
     }
     default:
@@ -136,24 +159,51 @@ TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now) {
   return info;
 }
 
-std::vector<TaskInfo> TaskRegistry::snapshot(const TaskCore* exclude,
-                                             bool with_never_joined) const {
-  std::vector<TaskInfo> out;
+std::vector<TaskScan> TaskRegistry::scan(const TaskCore* exclude) const {
+  std::vector<TaskScan> out;
   const std::int64_t now = now_ns();
   for (const Shard& s : shards_) {
     std::lock_guard lock(s.lock);
     for (const TaskCore* c = s.head; c != nullptr; c = c->reg_next) {
-      if (c != exclude) out.push_back(describe(*c, now));
+      if (c == exclude) continue;
+      TaskScan& t = out.emplace_back();
+      t.core = c;
+      t.info = describe(*c, now, &t);
     }
   }
   std::sort(out.begin(), out.end(),
-            [](const TaskInfo& a, const TaskInfo& b) { return a.id < b.id; });
-  if (with_never_joined) {
-    NeverJoinedLog& log = never_joined_log();
-    std::lock_guard lock(log.mu);
-    for (const auto& [rt, info] : log.entries) {
-      if (rt == runtime_id_) out.push_back(info);
+            [](const TaskScan& a, const TaskScan& b) { return a.info.id < b.info.id; });
+  // Name the joined task where it is alive in this scan (addresses compared, never followed).
+  for (TaskScan& t : out) {
+    if (t.wait_kind != WaitKind::join || t.wait_object == nullptr) continue;
+    for (const TaskScan& other : out) {
+      if (other.core == t.wait_object) {
+        t.info.blocked_on_task = other.info.id;
+        break;
+      }
     }
+  }
+  return out;
+}
+
+std::vector<TaskInfo> TaskRegistry::never_joined() const {
+  std::vector<TaskInfo> out;
+  NeverJoinedLog& log = never_joined_log();
+  std::lock_guard lock(log.mu);
+  for (const auto& [rt, info] : log.entries) {
+    if (rt == runtime_id_) out.push_back(info);
+  }
+  return out;
+}
+
+std::vector<TaskInfo> TaskRegistry::snapshot(const TaskCore* exclude,
+                                             bool with_never_joined) const {
+  std::vector<TaskInfo> out;
+  for (TaskScan& t : scan(exclude)) out.push_back(std::move(t.info));
+  if (with_never_joined) {
+    std::vector<TaskInfo> finished = never_joined();
+    out.insert(out.end(), std::make_move_iterator(finished.begin()),
+               std::make_move_iterator(finished.end()));
   }
   return out;
 }
@@ -175,19 +225,22 @@ void publish_teardown_leaks(const std::vector<TaskInfo>& leaked) noexcept {
   }
 }
 
-LeakReport collect_leaks_since(std::uint64_t min_task_id) {
+LeakReport collect_leaks_since(std::uint64_t min_task_id, const LeakOptions& options) {
+  options.validate();
+  LeakOptions scoped = options;
+  if (scoped.baseline.first_checked_id() < min_task_id) {
+    scoped.baseline = LeakBaseline::since_id(min_task_id);
+  }
   std::vector<TaskInfo> out;
   for_each_scheduler([&](Scheduler& s) {
-    LeakReport report = s.leaks(s.options().leak_check_wait);
-    for (const TaskInfo& t : report) {
-      if (t.id >= min_task_id) out.push_back(t);
-    }
+    LeakReport report = s.leaks(scoped.wait.value_or(s.options().leak_check_wait), &scoped);
+    out.insert(out.end(), report.begin(), report.end());
   });
   {
     TeardownLog& log = teardown_log();
     std::lock_guard lock(log.mu);
     for (const TaskInfo& t : log.entries) {
-      if (t.id >= min_task_id) out.push_back(t);
+      if (!scoped.baseline.excludes(t) && !scoped.ignores(t)) out.push_back(t);
     }
   }
   return LeakReport(std::move(out));

@@ -18,12 +18,25 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include "spindle/detail/task_core.hpp"
+#include "spindle/detail/waiter.hpp"
 #include "spindle/leaks.hpp"
 
 namespace spindle::detail {
+
+/// One live task as a registry scan saw it, with the raw facts the partial-deadlock proof
+/// needs. `core` and `wait_object` are identities only: never dereferenced after the scan.
+struct TaskScan {
+  TaskInfo info;
+  const TaskCore* core = nullptr;
+  const void* wait_object = nullptr;
+  WaitKind wait_kind = WaitKind::none;
+  std::uint32_t park_seq = 0;
+  bool parked = false;
+};
 
 class TaskRegistry {
  public:
@@ -37,8 +50,17 @@ class TaskRegistry {
   /// Live tasks except `exclude`, then (if asked) the finished never-joined ones.
   std::vector<TaskInfo> snapshot(const TaskCore* exclude, bool with_never_joined) const;
 
-  /// Fills the fields of `out` describable from a live core.
-  static TaskInfo describe(const TaskCore& core, std::int64_t now_ns);
+  /// Live tasks except `exclude`, in id order, with their raw wait facts.
+  std::vector<TaskScan> scan(const TaskCore* exclude) const;
+
+  /// Finished never-joined tasks of this runtime.
+  std::vector<TaskInfo> never_joined() const;
+
+  /// Renames a live task (its own call, or before it is registered).
+  void set_name(TaskCore* core, std::string_view name);
+
+  /// Describes a live core; `scan` (optional) receives the raw wait facts.
+  static TaskInfo describe(const TaskCore& core, std::int64_t now_ns, TaskScan* scan = nullptr);
 
  private:
   class SpinLock {
@@ -70,8 +92,9 @@ void publish_teardown_leaks(const std::vector<TaskInfo>& leaked) noexcept;
 /// The next task id to be handed out: tasks spawned from now on have ids >= this.
 std::uint64_t next_task_id() noexcept;
 
-/// Leaks of tasks with id >= min_task_id: in every live runtime (after waiting up to each
-/// one's leak_check_wait) and in reports of runtimes destroyed since.
-LeakReport collect_leaks_since(std::uint64_t min_task_id);
+/// Leaks of tasks with id >= min_task_id that `options` does not leave out: in every live
+/// runtime (after waiting up to options.wait or each one's leak_check_wait) and in reports of
+/// runtimes destroyed since.
+LeakReport collect_leaks_since(std::uint64_t min_task_id, const LeakOptions& options);
 
 }  // namespace spindle::detail

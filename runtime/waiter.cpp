@@ -8,6 +8,7 @@
 #include "runtime/futex.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/sim_core.hpp"
+#include "runtime/tracking.hpp"
 #include "runtime/worker.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/detail/timer.hpp"
@@ -16,11 +17,17 @@ namespace spindle::detail {
 namespace {
 
 void describe(Fiber* f, WaitKind kind, const void* object) {
-  // relaxed: diagnostics only; readers tolerate a torn picture of a running task.
+  if constexpr (!kTrackTasks) return;
+  // relaxed: diagnostics; a reader that sees kParked (the worker's seq_cst store after the
+  // switch) with acquire sees these; of a running task it tolerates a torn picture.
   f->wait_kind.store(kind, std::memory_order_relaxed);
   f->wait_object.store(object, std::memory_order_relaxed);
   f->state_since_ns.store(coarse_now_ns(), std::memory_order_relaxed);
+  // relaxed: only this fiber writes it; ordered for readers like the stores above.
+  f->park_seq.store(f->park_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
+
+const char g_forever = 0;
 
 // Teardown resumes a parked fiber without notifying its waiter; the blocking call must then
 // unwind. Inside a destructor that already runs because of an exception, throwing would
@@ -82,6 +89,8 @@ const char* to_string(WaitKind kind) noexcept {
   }
   return "blocked";
 }
+
+const void* forever_object() noexcept { return &g_forever; }
 
 Waiter::Waiter(WaitKind kind, const void* object) noexcept
     : fiber_(current_fiber()), kind_(kind), object_(object) {}

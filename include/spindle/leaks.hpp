@@ -1,9 +1,11 @@
 /// @file
-/// What the leak detector reports: spindle::TaskInfo, spindle::LeakReport, spindle::LeakError.
+/// What the leak detector reports and how to narrow it: spindle::TaskInfo, spindle::LeakReport,
+/// spindle::LeakError, spindle::LeakBaseline, spindle::LeakOptions, spindle::PartialDeadlock.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -24,8 +26,16 @@ struct TaskInfo {
   bool detached = false;            ///< Its Task handle was detached.
   std::chrono::nanoseconds age{0};  ///< Time since it was spawned.
   std::chrono::nanoseconds in_state{0};  ///< Time in its current state (blocked states).
+  std::string name;  ///< Set by spawn(TaskName{...}, fn) or set_task_name(); may be empty.
+  std::uint64_t parent_id = 0;  ///< Id of the task that spawned it; 0 when a plain thread did.
+  /// Identity (address) of what a blocked task waits on: the channel, mutex, wait group or
+  /// task; 0 when running, runnable, sleeping, or unknown. Equal values mean the same object.
+  std::uintptr_t blocked_on = 0;
+  /// For state "join": the id of the joined task, when it is still alive; else 0.
+  std::uint64_t blocked_on_task = 0;
 
-  /// One line: `task 12 [chan recv 1.5s] never joined, spawned at file.cpp:42 (fn)`.
+  /// One line: `task 12 "fetch" [chan recv 1.5s, on 0x5581c0a0] never joined, spawned at
+  /// file.cpp:42 (fn) by task 3`; the name, object and parent appear only when known.
   std::string to_string() const;
 };
 
@@ -51,6 +61,78 @@ class LeakReport {
 
  private:
   std::vector<TaskInfo> tasks_;
+};
+
+/// Tasks that existed at one moment, to exclude from later leak checks: like goleak's
+/// IgnoreCurrent, tasks alive when a scope began are not leaks of that scope.
+///
+/// @code
+/// auto base = spindle::LeakBaseline::now();          // before the code under test
+/// run_code_under_test(rt);
+/// rt.verify_no_leaks(spindle::LeakOptions{.baseline = base});
+/// @endcode
+class LeakBaseline {
+ public:
+  /// Excludes nothing.
+  LeakBaseline() noexcept = default;
+  /// Excludes every task spawned so far, in any runtime; tasks spawned later are checked.
+  static LeakBaseline now() noexcept;
+  /// Excludes tasks with ids below `first_checked_id` (ids grow in spawn order).
+  static LeakBaseline since_id(std::uint64_t first_checked_id) noexcept {
+    return LeakBaseline(first_checked_id);
+  }
+  /// True when `t` existed before the baseline was taken.
+  bool excludes(const TaskInfo& t) const noexcept { return t.id < first_checked_id_; }
+  /// Ids from this one on are checked.
+  std::uint64_t first_checked_id() const noexcept { return first_checked_id_; }
+
+ private:
+  explicit LeakBaseline(std::uint64_t first) noexcept : first_checked_id_(first) {}
+  std::uint64_t first_checked_id_ = 0;
+};
+
+/// What a leak check leaves out, for Runtime::leaks(const LeakOptions&),
+/// Runtime::verify_no_leaks(const LeakOptions&) and testing::LeakCheck.
+///
+/// @code
+/// spindle::LeakOptions opts{.baseline = spindle::LeakBaseline::now(),
+///                           .ignore_functions = {"start_metrics_reporter"},
+///                           .ignore_files = {"third_party/pool.cpp"}};
+/// rt.verify_no_leaks(opts);
+/// @endcode
+struct LeakOptions {
+  /// Tasks spawned before the baseline are not reported.
+  LeakBaseline baseline{};
+  /// Tasks whose spawn-site function contains one of these as a whole name (`"serve"`
+  /// matches `void app::serve(int)` and `app::serve()::<lambda()>`, not `serve_all`;
+  /// `"app::serve"` narrows it) are not reported.
+  std::vector<std::string> ignore_functions{};
+  /// Tasks spawned in one of these files are not reported: the spawn file's path equals the
+  /// entry or ends with `/` followed by it (`"pool.cpp"`, `"src/pool.cpp"`).
+  std::vector<std::string> ignore_files{};
+  /// Overrides Options::leak_check_wait: how long to wait for tasks still winding down.
+  std::optional<std::chrono::nanoseconds> wait{};
+
+  /// True when a rule above leaves `t` out.
+  /// @throws std::invalid_argument if a pattern is empty (it would match nothing or
+  /// everything; say which tasks instead).
+  bool ignores(const TaskInfo& t) const;
+  /// Throws std::invalid_argument, naming the field, for rules that cannot work (empty
+  /// patterns, a negative wait).
+  void validate() const;
+};
+
+/// A set of tasks that is provably blocked for good while the rest of the runtime may still
+/// run (Go only reports the whole program asleep). See Runtime::partial_deadlocks() for what
+/// is proven and what is not.
+struct PartialDeadlock {
+  /// Why nothing can wake them: "join cycle", "blocked forever on a nil channel or an empty
+  /// select", or either followed by "; joined by tasks waiting on it".
+  std::string reason;
+  /// The tasks, in spawn order.
+  std::vector<TaskInfo> tasks;
+  /// `deadlocked (join cycle):` then one indented TaskInfo line per task.
+  std::string to_string() const;
 };
 
 /// Thrown by Runtime::verify_no_leaks(); what() is the report's text.

@@ -2,6 +2,7 @@
 /// spindle::Runtime: the M:N scheduler that runs tasks on a pool of worker threads.
 #pragma once
 
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -65,6 +66,12 @@ class Runtime {
       F&& fn, spindle::source_location site = spindle::source_location::current()) {
     return detail::spawn_on(sched_.get(), std::forward<F>(fn), site);
   }
+  /// spawn() that names the task for diagnostics (see TaskName).
+  template <class F>
+  Task<detail::SpawnResult<F>> spawn(
+      TaskName name, F&& fn, spindle::source_location site = spindle::source_location::current()) {
+    return detail::spawn_on(sched_.get(), std::forward<F>(fn), site, &name);
+  }
 
   /// Every live task of this runtime, in spawn order: id, spawn site, state.
   std::vector<TaskInfo> tasks() const;
@@ -73,6 +80,32 @@ class Runtime {
   LeakReport leaks() const;
   /// Throws LeakError (what() lists the tasks) when leaks() is not empty.
   void verify_no_leaks() const;
+  /// leaks(), less what `options` leaves out (a baseline, ignore rules); waits up to
+  /// options.wait (default Options::leak_check_wait) for the rest to wind down.
+  /// @throws std::invalid_argument for options that cannot work (LeakOptions::validate).
+  LeakReport leaks(const LeakOptions& options) const;
+  /// Throws LeakError when leaks(options) is not empty.
+  void verify_no_leaks(const LeakOptions& options) const;
+
+  /// Sets of tasks proven blocked for good while the rest of the runtime may still run:
+  ///  - a task blocked on a nil channel or in a select whose every case is nil (nothing can
+  ///    ever wake it);
+  ///  - a cycle of tasks each blocked in join() on the next (each waits for the next to end);
+  ///  - a task blocked in join() on a task of a set above, transitively.
+  /// A task is included only if it was seen parked in the same wait in two scans, so every
+  /// task of a set was parked at one instant between them. No false positives: channel,
+  /// mutex, wait group and select waits on live channels are never reported here, because a
+  /// handle (or a reference to one) held anywhere in the process could still wake them; those
+  /// show up in the whole-runtime Deadlock of block_on instead. Empty when tracking is
+  /// compiled out.
+  std::vector<PartialDeadlock> partial_deadlocks() const;
+
+  /// Writes every task of this runtime — id, name, state and time in it, what it waits on,
+  /// age, parent, spawn site — then the finished never-joined ones and any partial
+  /// deadlocks, like Go's SIGQUIT goroutine dump. With `SPINDLE_DUMP_ON_SIGQUIT=1` in the
+  /// environment when the first runtime is created, SIGQUIT dumps every runtime to stderr and ends
+  /// the process with status 2, as Go does.
+  void dump(std::ostream& out) const;
 
   /// Number of worker threads.
   std::size_t workers() const noexcept;

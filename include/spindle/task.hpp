@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -107,16 +109,26 @@ class Task {
   detail::TaskCore* core_ = nullptr;
 };
 
+/// A task's name for diagnostics, given at spawn: `spindle::spawn(spindle::TaskName{"fetch"}, fn)`.
+/// Names show in Runtime::tasks(), leak and deadlock reports, dumps and the gdb extension;
+/// they need not be unique.
+struct TaskName {
+  explicit TaskName(std::string_view name) : value(name) {}
+  std::string value;
+};
+
 /// @cond INTERNAL
 namespace detail {
 template <class F>
 using SpawnResult = std::invoke_result_t<std::decay_t<F>&>;
 
 template <class F>
-Task<SpawnResult<F>> spawn_on(Scheduler* sched, F&& fn, spindle::source_location site) {
+Task<SpawnResult<F>> spawn_on(Scheduler* sched, F&& fn, spindle::source_location site,
+                              TaskName* name = nullptr) {
   using T = SpawnResult<F>;
   auto* core = new TaskBody<T, std::decay_t<F>>(std::forward<F>(fn));
   core->spawn_site = site;
+  if (name != nullptr) core->name = std::move(name->value);  // not yet visible to anyone
   try {
     spawn_core(sched, core);
   } catch (...) {
@@ -137,6 +149,21 @@ Task<detail::SpawnResult<F>> spawn(
     F&& fn, spindle::source_location site = spindle::source_location::current()) {
   return detail::spawn_on(nullptr, std::forward<F>(fn), site);
 }
+
+/// spawn() that names the task for diagnostics:
+/// `spindle::spawn(spindle::TaskName{"fetch"}, [] { ... });`
+template <class F>
+Task<detail::SpawnResult<F>> spawn(
+    TaskName name, F&& fn, spindle::source_location site = spindle::source_location::current()) {
+  return detail::spawn_on(nullptr, std::forward<F>(fn), site, &name);
+}
+
+/// Names (or renames) the calling task for diagnostics.
+/// @throws std::logic_error when called outside any task.
+void set_task_name(std::string_view name);
+
+/// The id of the calling task (as in Runtime::tasks()), or 0 on a plain thread.
+std::uint64_t current_task_id() noexcept;
 
 /// Lets other runnable tasks run before the caller continues. On a plain thread it yields the
 /// thread to the OS.

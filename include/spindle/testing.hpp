@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <utility>
 
 #include "spindle/explore.hpp"
 #include "spindle/leaks.hpp"
@@ -13,7 +14,7 @@
 
 namespace spindle::detail {
 std::uint64_t next_task_id() noexcept;
-LeakReport collect_leaks_since(std::uint64_t min_task_id);
+LeakReport collect_leaks_since(std::uint64_t min_task_id, const LeakOptions& options);
 }  // namespace spindle::detail
 
 namespace spindle::testing {
@@ -24,6 +25,11 @@ namespace spindle::testing {
 /// without join() or detach(), or a task a runtime destroyed during the test found leaked.
 /// The failure names each task's spawn site and state.
 ///
+/// Tasks spawned before the test started are never that test's leaks (each test is its own
+/// baseline); LeakOptions' ignore rules and wait apply to every test, for tasks a library
+/// starts on purpose:
+/// `new spindle::testing::LeakCheck(spindle::LeakOptions{.ignore_functions = {"start_pool"}})`.
+///
 /// @code
 /// int main(int argc, char** argv) {
 ///   ::testing::InitGoogleTest(&argc, argv);
@@ -33,12 +39,17 @@ namespace spindle::testing {
 /// @endcode
 class LeakCheck : public ::testing::EmptyTestEventListener {
  public:
+  /// @throws std::invalid_argument for options that cannot work (LeakOptions::validate).
+  explicit LeakCheck(LeakOptions options = {}) : options_(std::move(options)) {
+    options_.validate();
+  }
+
   void OnTestStart(const ::testing::TestInfo& /*info*/) override {
     first_task_ = detail::next_task_id();
   }
 
   void OnTestEnd(const ::testing::TestInfo& /*info*/) override {
-    LeakReport leaked = detail::collect_leaks_since(first_task_);
+    LeakReport leaked = detail::collect_leaks_since(first_task_, options_);
     if (!leaked.empty()) {
       ADD_FAILURE() << "spindle::testing::LeakCheck: " << leaked.size()
                     << " task(s) leaked during this test:\n"
@@ -47,6 +58,7 @@ class LeakCheck : public ::testing::EmptyTestEventListener {
   }
 
  private:
+  LeakOptions options_;
   std::uint64_t first_task_ = 0;
 };
 

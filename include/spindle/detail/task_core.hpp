@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <exception>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -75,6 +76,8 @@ class TaskCore {
 
   spindle::source_location spawn_site;
   std::uint64_t id = 0;
+  std::uint64_t parent_id = 0;  // id of the task that spawned it; 0 from a plain thread
+  std::string name;             // optional; written under the registry shard's lock
 
   // Registry bookkeeping (runtime/task_registry.cpp), guarded by the registry shard's lock
   // except where noted.

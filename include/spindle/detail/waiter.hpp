@@ -52,6 +52,10 @@ enum class WaitKind : std::uint8_t {
 /// Printable name of a WaitKind ("chan recv", "select", ...).
 const char* to_string(WaitKind kind) noexcept;
 
+/// The `object` of a Waiter nobody else can ever reach (a nil channel, a select with no live
+/// case): the partial-deadlock proof takes a task parked on it as blocked for good.
+const void* forever_object() noexcept;
+
 /// Marks a plain thread as inside a blocking spindle call for its lifetime: while any such
 /// thread exists, the deadlock detector stays quiet (that thread may still wake a task).
 class OutsideCall {

@@ -1,0 +1,168 @@
+// Task diagnostics: names, parents, what a task is blocked on, Runtime::dump() and the
+// SIGQUIT dump.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "spindle/spindle.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+spindle::Options quiet() {
+  return spindle::Options{
+      .workers = 2, .on_leak = spindle::LeakPolicy::ignore, .leak_check_wait = 20ms};
+}
+
+// Polls rt.tasks() until `pred` holds for them (or fails the test after 5 s).
+template <class Pred>
+std::vector<spindle::TaskInfo> wait_for_tasks(const spindle::Runtime& rt, Pred pred) {
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  for (;;) {
+    auto live = rt.tasks();
+    if (pred(live) || std::chrono::steady_clock::now() > until) return live;
+    std::this_thread::sleep_for(1ms);
+  }
+}
+
+std::size_t count_in_state(const std::vector<spindle::TaskInfo>& live, const std::string& state) {
+  std::size_t n = 0;
+  for (const auto& t : live) n += t.state == state ? 1 : 0;
+  return n;
+}
+
+const spindle::TaskInfo* find_task(const std::vector<spindle::TaskInfo>& live, std::uint64_t id) {
+  for (const auto& t : live) {
+    if (t.id == id) return &t;
+  }
+  return nullptr;
+}
+
+TEST(TaskDiagnostics, NameGivenAtSpawnOrLaterShowsInTasksAndText) {
+  spindle::Runtime rt{quiet()};
+  spindle::Chan<int> ch;
+  auto named = rt.spawn(spindle::TaskName{"fetcher"}, [ch]() mutable { (void)ch.recv(); });
+  auto renamed = rt.spawn([ch]() mutable {
+    spindle::set_task_name("renamed");
+    (void)ch.recv();
+  });
+  auto live = wait_for_tasks(rt, [](const auto& l) { return count_in_state(l, "chan recv") == 2; });
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_EQ(find_task(live, named.id())->name, "fetcher");
+  EXPECT_EQ(find_task(live, renamed.id())->name, "renamed");
+  EXPECT_NE(find_task(live, named.id())->to_string().find("\"fetcher\" [chan recv"),
+            std::string::npos)
+      << find_task(live, named.id())->to_string();
+  ch.close();
+  named.join();
+  renamed.join();
+}
+
+TEST(TaskDiagnostics, SetTaskNameOutsideATaskThrows) {
+  EXPECT_THROW(spindle::set_task_name("x"), std::logic_error);
+  EXPECT_EQ(spindle::current_task_id(), 0u);
+}
+
+TEST(TaskDiagnostics, ParentIsTheSpawningTask) {
+  spindle::Runtime rt{quiet()};
+  spindle::Chan<int> ch;
+  std::uint64_t root_id = 0;
+  auto root = rt.spawn([&, ch]() mutable {
+    root_id = spindle::current_task_id();
+    auto kid = spindle::spawn([ch]() mutable { (void)ch.recv(); });
+    kid.join();
+  });
+  auto live = wait_for_tasks(rt, [](const auto& l) {
+    return count_in_state(l, "chan recv") == 1 && count_in_state(l, "join") == 1;
+  });
+  ASSERT_EQ(live.size(), 2u);
+  const spindle::TaskInfo& top = live[0].state == "join" ? live[0] : live[1];
+  const spindle::TaskInfo& kid = live[0].state == "join" ? live[1] : live[0];
+  EXPECT_EQ(top.parent_id, 0u);  // spawned from this plain thread
+  EXPECT_EQ(kid.parent_id, top.id);
+  EXPECT_EQ(top.blocked_on_task, kid.id);  // the join names the joined task
+  EXPECT_NE(top.to_string().find("on task " + std::to_string(kid.id)), std::string::npos);
+  EXPECT_NE(kid.to_string().find("by task " + std::to_string(top.id)), std::string::npos);
+  ch.close();
+  root.join();
+  EXPECT_EQ(root_id, top.id);
+}
+
+TEST(TaskDiagnostics, BlockedOnIdentifiesTheObjectAndTimeInState) {
+  spindle::Runtime rt{quiet()};
+  spindle::Chan<int> a, b;
+  auto t1 = rt.spawn([a]() mutable { (void)a.recv(); });
+  auto t2 = rt.spawn([a]() mutable { a.send(1); });
+  auto t3 = rt.spawn([b]() mutable { (void)b.recv(); });
+  // t1 and t2 meet; t3 stays blocked on b, and one more receiver blocks on a.
+  t1.join();
+  t2.join();
+  auto t4 = rt.spawn([a]() mutable { (void)a.recv(); });
+  wait_for_tasks(rt, [](const auto& l) { return count_in_state(l, "chan recv") == 2; });
+  std::this_thread::sleep_for(20ms);
+  auto live = rt.tasks();
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_NE(live[0].blocked_on, 0u);
+  EXPECT_NE(live[1].blocked_on, 0u);
+  EXPECT_NE(live[0].blocked_on, live[1].blocked_on);  // different channels
+  EXPECT_GT(live[0].in_state.count(), 0);
+  a.close();
+  b.close();
+  t3.join();
+  t4.join();
+}
+
+TEST(TaskDiagnostics, DumpListsEveryTaskWithStateSiteAndAge) {
+  spindle::Runtime rt{quiet()};
+  spindle::Chan<int> ch;
+  auto t = rt.spawn(spindle::TaskName{"dumped"}, [ch]() mutable { (void)ch.recv(); });
+  const int line = __LINE__ - 1;
+  wait_for_tasks(rt, [](const auto& l) { return count_in_state(l, "chan recv") == 1; });
+  std::ostringstream out;
+  rt.dump(out);
+  const std::string text = out.str();
+  EXPECT_NE(text.find("1 live task(s)"), std::string::npos) << text;
+  EXPECT_NE(text.find("\"dumped\" [chan recv"), std::string::npos) << text;
+  EXPECT_NE(text.find("task_diagnostics_test.cpp:" + std::to_string(line)), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("age "), std::string::npos) << text;
+  ch.close();
+  t.join();
+}
+
+TEST(TaskDiagnosticsDeathTest, SigquitDumpsEveryTaskAndExitsWithStatus2) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        ::setenv("SPINDLE_DUMP_ON_SIGQUIT", "1", 1);
+        spindle::Runtime rt{quiet()};
+        rt.spawn(spindle::TaskName{"sigquit-victim"}, [] {
+            spindle::Chan<int>(nullptr).recv();
+          }).detach();
+        wait_for_tasks(rt, [](const auto& l) { return count_in_state(l, "chan recv") == 1; });
+        std::raise(SIGQUIT);
+        std::this_thread::sleep_for(10s);  // the dump thread ends the process first
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(2), "task [0-9]+ \"sigquit-victim\" \\[chan recv");
+}
+
+TEST(TaskDiagnostics, SigquitIsLeftAloneWithoutTheEnvironmentVariable) {
+  // Runtimes made in this process without SPINDLE_DUMP_ON_SIGQUIT=1 install no handler.
+  struct sigaction old {};
+  ASSERT_EQ(::sigaction(SIGQUIT, nullptr, &old), 0);
+  if (std::getenv("SPINDLE_DUMP_ON_SIGQUIT") == nullptr) {
+    spindle::Runtime rt{quiet()};
+    struct sigaction now {};
+    ASSERT_EQ(::sigaction(SIGQUIT, nullptr, &now), 0);
+    EXPECT_EQ(now.sa_handler, old.sa_handler);
+  }
+}
+
+}  // namespace
