@@ -6,10 +6,13 @@
 #   RSS:  each echo server's resident memory with 10,000 idle connections, per connection
 # Servers get SPINDLE_WORKERS=GOMAXPROCS=$WORKERS (default 2); the load generators run on
 # the same machine. Results: one JSON line per case in $OUT (default perf/results/net.jsonl).
-# Needs: a default build (examples and perf), go (golang-go), wrk.
+# Needs: a build with examples and perf (or SERVERS_BUILD for the examples), go, wrk.
+# Each line also carries the keys tools/bench_table.py reads: workload, impl, workers, value
+# (time per request / round trip in ns, or bytes per idle connection), unit.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-$ROOT/build/default}
+BUILD=$(cd "${1:-$ROOT/build/default}" && pwd)
+SERVERS_BUILD=$(cd "${SERVERS_BUILD:-$BUILD}" && pwd)
 WORKERS=${WORKERS:-2}
 SECONDS_PER_RUN=${NET_BENCH_SECONDS:-10}
 OUT=${OUT:-$ROOT/perf/results/net.jsonl}
@@ -42,9 +45,9 @@ stop_server() {
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 PORT=18431
-declare -A HTTP_SERVER=([spindle]="$BUILD/examples/spindle_http_hello $PORT"
+declare -A HTTP_SERVER=([spindle]="$SERVERS_BUILD/examples/spindle_http_hello $PORT"
                         [go]="$GOBIN_DIR/net_http $PORT")
-declare -A ECHO_SERVER=([spindle]="$BUILD/examples/spindle_echo_server $PORT"
+declare -A ECHO_SERVER=([spindle]="$SERVERS_BUILD/examples/spindle_echo_server $PORT"
                         [go]="$GOBIN_DIR/net_echo $PORT")
 
 for impl in spindle go; do
@@ -56,7 +59,8 @@ for impl in spindle go; do
   rps=$(awk '/^Requests\/sec/ {print $2}' <<< "$res")
   p50=$(awk '$1 == "50%" {print $2}' <<< "$res")
   p99=$(awk '$1 == "99%" {print $2}' <<< "$res")
-  echo "{\"case\":\"http_wrk_c100\",\"impl\":\"$impl\",\"workers\":$WORKERS,\"requests_per_sec\":$rps,\"p50\":\"$p50\",\"p99\":\"$p99\"}" | tee -a "$OUT"
+  ns=$(awk -v r="$rps" 'BEGIN { printf "%.1f", 1e9 / r }')
+  echo "{\"workload\":\"net_http_c100\",\"impl\":\"$impl\",\"workers\":$WORKERS,\"value\":$ns,\"unit\":\"ns/op\",\"requests_per_sec\":$rps,\"p50\":\"$p50\",\"p99\":\"$p99\"}" | tee -a "$OUT"
 done
 
 for impl in spindle go; do
@@ -64,7 +68,9 @@ for impl in spindle go; do
   start_server /tmp/net_bench_server.log ${ECHO_SERVER[$impl]}
   res=$(SPINDLE_WORKERS=1 "$BUILD/perf/spindle_net_load" echo $PORT 1000 "$SECONDS_PER_RUN" 64)
   stop_server
-  echo "{\"case\":\"echo_c1000\",\"impl\":\"$impl\",\"workers\":$WORKERS,\"result\":$res}" | tee -a "$OUT"
+  per_sec=$(sed -n 's/.*"per_sec":\([0-9.]*\).*/\1/p' <<< "$res")
+  ns=$(awk -v r="$per_sec" 'BEGIN { printf "%.1f", 1e9 / r }')
+  echo "{\"workload\":\"net_echo_c1000\",\"impl\":\"$impl\",\"workers\":$WORKERS,\"value\":$ns,\"unit\":\"ns/op\",\"result\":$res}" | tee -a "$OUT"
 done
 
 for impl in spindle go; do
@@ -78,5 +84,5 @@ for impl in spindle go; do
   wait "$load"
   stop_server
   per=$(( (after - before) * 1024 / 10000 ))
-  echo "{\"case\":\"rss_idle_10k\",\"impl\":\"$impl\",\"rss_before_kib\":$before,\"rss_after_kib\":$after,\"bytes_per_conn\":$per}" | tee -a "$OUT"
+  echo "{\"workload\":\"net_rss_idle_10k\",\"impl\":\"$impl\",\"workers\":$WORKERS,\"value\":$per,\"unit\":\"B/conn\",\"rss_before_kib\":$before,\"rss_after_kib\":$after}" | tee -a "$OUT"
 done

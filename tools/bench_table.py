@@ -36,7 +36,8 @@ IMPL_NAMES = {"spindle": "spindle", "go": "Go", "boost.context": "Boost.Context"
               "std.mutex_cv": "std::mutex+condvar"}
 WORKLOAD_ORDER = ["switch", "spawn_join", "skynet", "yield", "rss_blocked", "idle_cpu", "teardown",
                   "chan_pingpong", "chan_spsc", "chan_mpmc_4x4_1024", "chan_mpmc_4x4_unbuf",
-                  "chan_select", "pipeline", "ctx_cancel", "or_channel"]
+                  "chan_select", "pipeline", "ctx_cancel", "or_channel", "net_http", "net_echo",
+                  "net_rss"]
 # Targets of issues #3 (channels) and #4 (patterns): spindle's time / Go's, same workers.
 GO_RATIO_TARGETS = [("chan_pingpong", 0.3), ("chan_spsc", 0.5), ("chan_mpmc_4x4_1024", 0.35),
                     ("chan_mpmc_4x4_unbuf", 0.5), ("chan_select", 0.25), ("pipeline", 0.5),

@@ -215,6 +215,23 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
+# Network servers (issue 7): spindle's echo and HTTP examples against Go's, over loopback.
+if [[ "net/" =~ $FILTER ]] && command -v go >/dev/null 2>&1 &&
+  command -v wrk >/dev/null 2>&1; then
+  step "network servers: HTTP (wrk), echo, idle-connection RSS vs Go (perf/net_bench.sh)"
+  SERVERS=$BUILD/servers
+  cmake -S . -B "$SERVERS" "${GENERATOR[@]}" -DCMAKE_BUILD_TYPE=Release -DSPINDLE_BUILD_TESTS=OFF \
+    -DSPINDLE_BUILD_EXAMPLES=ON -DSPINDLE_BUILD_BENCH=OFF >"$BUILD/logs/servers.log" 2>&1 &&
+    cmake --build "$SERVERS" -j "$JOBS" --target spindle_http_hello spindle_echo_server \
+      >>"$BUILD/logs/servers.log" 2>&1 &&
+    SERVERS_BUILD=$SERVERS OUT=$RESULTS/net.jsonl WORKERS=2 \
+      NET_BENCH_SECONDS=$([[ "$QUICK" == "1" ]] && echo 1 || echo 3) bash perf/net_bench.sh "$BUILD" ||
+    { tail -20 "$BUILD/logs/servers.log"; FAILED+=("net_bench"); }
+else
+  step "skip network servers: needs go and wrk"
+fi
+
+# ---------------------------------------------------------------------------------------
 step "table"
 python3 tools/bench_table.py "$RESULTS"
 step "done in $(($(date +%s) - START)) s; raw results in $RESULTS/"
