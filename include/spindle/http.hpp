@@ -40,7 +40,12 @@ struct Request {
   const std::string* header(std::string_view name) const noexcept;
 };
 
-enum class ParseStatus { incomplete, complete, error };
+/// What RequestParser::parse() found.
+enum class ParseStatus {
+  incomplete,  ///< No complete request yet: read more bytes and parse again.
+  complete,    ///< A whole request (head and body) is at the front of the buffer.
+  error,       ///< The request is malformed; parse() keeps returning this until reset().
+};
 
 /// Parses one request at a time from the front of a growing buffer. Feed it the whole buffer
 /// each time; it remembers how far it has scanned, so byte-at-a-time input costs linear time.

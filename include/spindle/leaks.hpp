@@ -48,13 +48,20 @@ struct TaskInfo {
 /// @endcode
 class LeakReport {
  public:
+  /// A report of nothing leaked.
   LeakReport() = default;
+  /// A report listing `tasks`, in the order given.
   explicit LeakReport(std::vector<TaskInfo> tasks) : tasks_(std::move(tasks)) {}
 
+  /// True when nothing leaked.
   bool empty() const noexcept { return tasks_.empty(); }
+  /// How many tasks leaked.
   std::size_t size() const noexcept { return tasks_.size(); }
+  /// The leaked tasks.
   const std::vector<TaskInfo>& tasks() const noexcept { return tasks_; }
+  /// Iterator to the first leaked task, for range-for over the report.
   auto begin() const noexcept { return tasks_.begin(); }
+  /// Iterator past the last leaked task.
   auto end() const noexcept { return tasks_.end(); }
   /// One line per task (TaskInfo::to_string), or an empty string when nothing leaked.
   std::string to_string() const;
@@ -138,9 +145,11 @@ struct PartialDeadlock {
 /// Thrown by Runtime::verify_no_leaks(); what() is the report's text.
 class LeakError : public std::runtime_error {
  public:
+  /// Wraps `report`; what() is "spindle: leaked tasks:" followed by its text.
   explicit LeakError(LeakReport report)
       : std::runtime_error(std::string("spindle: leaked tasks:\n").append(report.to_string())),
         report_(std::move(report)) {}
+  /// The tasks that leaked.
   const LeakReport& report() const noexcept { return report_; }
 
  private:
@@ -152,6 +161,8 @@ class LeakError : public std::runtime_error {
 /// like Go's "all goroutines are asleep". what() lists every task and what it waits on.
 class Deadlock : public std::runtime_error {
  public:
+  /// The deadlock Runtime::block_on detects: every task in `tasks` has been blocked for
+  /// `after`; the message states that time in milliseconds, then lists the tasks.
   Deadlock(LeakReport tasks, std::chrono::nanoseconds after)
       : std::runtime_error(
             std::string("spindle: deadlock: all tasks have been blocked for ")

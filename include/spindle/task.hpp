@@ -30,7 +30,10 @@ class Task {
  public:
   /// An empty handle (as after a move): join() and detach() throw.
   Task() noexcept = default;
+  /// Takes over `other`'s task; `other` becomes empty.
   Task(Task&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
+  /// Takes over `other`'s task, leaving `other` empty. A task this handle still referred to is
+  /// dropped as by the destructor: it runs on and is reported as never joined.
   Task& operator=(Task&& other) noexcept {
     if (this != &other) {
       drop();
@@ -113,7 +116,9 @@ class Task {
 /// Names show in Runtime::tasks(), leak and deadlock reports, dumps and the gdb extension;
 /// they need not be unique.
 struct TaskName {
+  /// Names a task `name` (copied; may be empty).
   explicit TaskName(std::string_view name) : value(name) {}
+  /// The name, as it will appear in TaskInfo::name.
   std::string value;
 };
 

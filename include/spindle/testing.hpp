@@ -44,10 +44,13 @@ class LeakCheck : public ::testing::EmptyTestEventListener {
     options_.validate();
   }
 
+  /// Called by GoogleTest as a test starts: tasks spawned from here on are this test's.
   void OnTestStart(const ::testing::TestInfo& /*info*/) override {
     first_task_ = detail::next_task_id();
   }
 
+  /// Called by GoogleTest as a test ends: collects the tasks that leaked during it (waiting
+  /// as the options say) and, if there are any, adds a failure to the test listing them.
   void OnTestEnd(const ::testing::TestInfo& /*info*/) override {
     LeakReport leaked = detail::collect_leaks_since(first_task_, options_);
     if (!leaked.empty()) {
