@@ -96,6 +96,7 @@ BlockingPool& pool() {
 void run_blocking_job(BlockingJob& job) {
   if (SimCore::current() != nullptr) {
     // The call would finish on a pool thread at a time no seed controls.
+    job.release();  // the pool's reference: the job never runs
     throw std::logic_error(
         "spindle::blocking: cannot hand a call to the blocking pool inside a "
         "testing::Simulation (its completion time is not simulated); call it directly");
