@@ -27,6 +27,12 @@ using spindle::detail::ContextHook;
 using spindle::detail::IoDir;
 using spindle::detail::PollDesc;
 
+__attribute__((noinline)) int last_errno() noexcept {
+  const int e = errno;
+  asm volatile("" ::: "memory");
+  return e;
+}
+
 void throw_errno(int err, const char* op) {
   throw std::system_error(err, std::system_category(), op);
 }

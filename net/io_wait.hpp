@@ -14,6 +14,12 @@ namespace spindle::net::detail {
 
 /// Throws std::system_error(errno, "<op>").
 [[noreturn]] void throw_errno(int err, const char* op);
+
+/// errno of the calling thread. Use this, not `errno`, in any function that can park: glibc
+/// declares __errno_location() const, so a compiler may compute errno's address once per
+/// function, and a task that parked may resume on another thread (clang does hoist it out of
+/// a read-retry loop). Defined out of line, with a compiler barrier, so no call is merged.
+int last_errno() noexcept;
 /// Throws std::system_error(code, "<op>").
 [[noreturn]] void throw_code(std::error_code code, const char* op);
 

@@ -39,7 +39,8 @@ PollDesc* own(int fd) {
 }
 
 void set_int_option(int fd, int level, int name, int value, const char* op) {
-  if (::setsockopt(fd, level, name, &value, sizeof value) != 0) detail::throw_errno(errno, op);
+  if (::setsockopt(fd, level, name, &value, sizeof value) != 0)
+    detail::throw_errno(detail::last_errno(), op);
 }
 
 void require_open(const PollDesc* pd, const char* op) {
@@ -52,7 +53,7 @@ Endpoint sock_name(const PollDesc* pd, bool peer, const char* op) {
   socklen_t len = sizeof ss;
   auto* sa = reinterpret_cast<sockaddr*>(&ss);
   const int rc = peer ? ::getpeername(pd->fd, sa, &len) : ::getsockname(pd->fd, sa, &len);
-  if (rc != 0) detail::throw_errno(errno, op);
+  if (rc != 0) detail::throw_errno(detail::last_errno(), op);
   return Endpoint(sa, len);
 }
 
@@ -88,7 +89,7 @@ int TcpStream::native_handle() const noexcept { return pd_ != nullptr ? pd_->fd 
 TcpStream TcpStream::adopt(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-    detail::throw_errno(errno, "spindle::net::TcpStream::adopt");
+    detail::throw_errno(detail::last_errno(), "spindle::net::TcpStream::adopt");
   }
   return TcpStream(own(fd));
 }
@@ -96,27 +97,29 @@ TcpStream TcpStream::adopt(int fd) {
 TcpStream TcpStream::connect(const Endpoint& endpoint, const Context& ctx) {
   const int fd =
       ::socket(endpoint.data()->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (fd < 0) detail::throw_errno(errno, kConnect);
+  if (fd < 0) detail::throw_errno(detail::last_errno(), kConnect);
   TcpStream s(own(fd));
   int rc;
   do {
     rc = ::connect(fd, endpoint.data(), endpoint.size());
-  } while (rc != 0 && errno == EINTR);
+  } while (rc != 0 && detail::last_errno() == EINTR);
   if (rc != 0) {
-    if (errno != EINPROGRESS) detail::throw_errno(errno, kConnect);
+    if (const int err = detail::last_errno(); err != EINPROGRESS)
+      detail::throw_errno(err, kConnect);
     for (;;) {
       detail::wait_ready(*s.pd_, IoDir::write, ctx, std::nullopt, kConnect);
       int err = 0;
       socklen_t len = sizeof err;
       if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-        detail::throw_errno(errno, kConnect);
+        detail::throw_errno(detail::last_errno(), kConnect);
       }
       if (err == 0) {
         // Writable with no error: connected (unless the wake-up was early; check the peer).
         sockaddr_storage ss{};
         socklen_t sl = sizeof ss;
         if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &sl) == 0) break;
-        if (errno != ENOTCONN) detail::throw_errno(errno, kConnect);
+        if (const int err = detail::last_errno(); err != ENOTCONN)
+          detail::throw_errno(err, kConnect);
         continue;
       }
       if (err != EINPROGRESS && err != EALREADY) detail::throw_errno(err, kConnect);
@@ -146,8 +149,9 @@ std::size_t TcpStream::read_some(void* buf, std::size_t n, const Context& ctx) {
   for (;;) {
     const ssize_t r = ::recv(pd_->fd, buf, n, 0);
     if (r >= 0) return static_cast<std::size_t>(r);
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) detail::throw_errno(errno, kRead);
+    const int err = detail::last_errno();
+    if (err == EINTR) continue;
+    if (err != EAGAIN && err != EWOULDBLOCK) detail::throw_errno(err, kRead);
     detail::wait_ready(*pd_, IoDir::read, ctx, read_deadline_, kRead);
   }
 }
@@ -172,16 +176,18 @@ void TcpStream::write_all(const void* buf, std::size_t n, const Context& ctx) {
       n -= static_cast<std::size_t>(r);
       continue;
     }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) detail::throw_errno(errno, kWrite);
+    const int err = detail::last_errno();
+    if (err == EINTR) continue;
+    if (err != EAGAIN && err != EWOULDBLOCK) detail::throw_errno(err, kWrite);
     detail::wait_ready(*pd_, IoDir::write, ctx, write_deadline_, kWrite);
   }
 }
 
 void TcpStream::shutdown(Shutdown how) {
   require_open(pd_, "spindle::net::TcpStream::shutdown");
-  if (::shutdown(pd_->fd, static_cast<int>(how)) != 0 && errno != ENOTCONN) {
-    detail::throw_errno(errno, "spindle::net::TcpStream::shutdown");
+  if (::shutdown(pd_->fd, static_cast<int>(how)) != 0) {
+    const int err = detail::last_errno();
+    if (err != ENOTCONN) detail::throw_errno(err, "spindle::net::TcpStream::shutdown");
   }
 }
 
@@ -226,17 +232,17 @@ int TcpListener::native_handle() const noexcept { return pd_ != nullptr ? pd_->f
 TcpListener TcpListener::bind(const Endpoint& endpoint, int backlog) {
   const int fd =
       ::socket(endpoint.data()->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (fd < 0) detail::throw_errno(errno, kBind);
+  if (fd < 0) detail::throw_errno(detail::last_errno(), kBind);
   TcpListener l;
   l.pd_ = own(fd);
   set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, kBind);
   if (endpoint.is_v6()) set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0, kBind);
   if (::bind(fd, endpoint.data(), endpoint.size()) != 0) {
-    const int err = errno;
+    const int err = detail::last_errno();
     throw std::system_error(err, std::system_category(),
                             std::string(kBind) + " " + endpoint.to_string());
   }
-  if (::listen(fd, backlog) != 0) detail::throw_errno(errno, kBind);
+  if (::listen(fd, backlog) != 0) detail::throw_errno(detail::last_errno(), kBind);
   return l;
 }
 
@@ -254,7 +260,7 @@ TcpStream TcpListener::accept(const Context& ctx) {
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       return TcpStream(own(fd));
     }
-    const int err = errno;
+    const int err = detail::last_errno();
     if (err == EINTR || err == ECONNABORTED) continue;
     if (err != EAGAIN && err != EWOULDBLOCK) detail::throw_errno(err, kAccept);
     detail::wait_ready(*pd_, IoDir::read, ctx, deadline_, kAccept);
