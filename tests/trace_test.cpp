@@ -193,7 +193,8 @@ TEST(Trace, WritesChromeTraceEventJson) {
   EXPECT_GT(events, 100u);
   // One named track per worker that ran something.
   EXPECT_GE(count(json, "\"thread_name\""), 1u);
-  EXPECT_NE(json.find("worker 0 of runtime"), std::string::npos);
+  // Which worker ran the tasks depends on timing; some worker track is named.
+  EXPECT_NE(json.find(" of runtime "), std::string::npos);
   // Slices: every task run ends in a park, yield or exit, and parks say what they wait on.
   EXPECT_GE(count(json, "\"ph\":\"X\""), 100u);
   // Which side of the ping-pong blocks depends on timing; one of them always does.
