@@ -48,7 +48,8 @@ void fiber_entry(void* arg) {
   }
   // Out of the registry before the joiner wakes: a join followed by a leak check must not
   // see this task.
-  if (trace::on()) [[unlikely]] trace::record(trace::Event::exit, core);
+  if (trace::on()) [[unlikely]]
+    trace::record(trace::Event::exit, core);
   core->fiber.store(nullptr, std::memory_order_relaxed);  // relaxed: diagnostics only
   f->sched->registry().remove(core);
   core->finish();
