@@ -8,6 +8,10 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
 #include "runtime/context/context.hpp"
 
 namespace {
@@ -116,6 +120,45 @@ TEST(ContextSwitch, FloatingPointControlStateIsPerContext) {
   EXPECT_EQ(third, 1.0 / 3.0);
   std::fesetround(FE_TONEAREST);
 }
+
+#if defined(__x86_64__) && !defined(SPINDLE_CONTEXT_UCONTEXT)
+struct CsrPair {
+  MachineContext main;
+  MachineContext fiber;
+  unsigned fiber_seen = 0;
+};
+
+void csr_fiber_body(void* arg) {
+  auto* p = static_cast<CsrPair*>(arg);
+  for (;;) {
+    p->fiber_seen = _mm_getcsr();
+    context_switch(p->fiber, p->main);
+  }
+}
+
+// MXCSR's control bits (6-15) belong to each context; its status flags (0-5) are caller-saved
+// in the ABI, and the switch does not pay for an ldmxcsr when only they differ.
+TEST(ContextSwitch, MxcsrControlBitsArePerContextStatusFlagsAreNot) {
+  constexpr unsigned kFlushToZero = 0x8000;
+  constexpr unsigned kInexact = 0x20;
+  constexpr unsigned kControl = 0xFFC0;
+  const unsigned saved = _mm_getcsr();
+  Stack stack(64 * 1024);
+  CsrPair p;
+  context_init(p.fiber, stack.low(), stack.high(), &csr_fiber_body, &p);
+
+  _mm_setcsr((saved & kControl) | kInexact);  // a division left its sticky flag behind
+  context_switch(p.main, p.fiber);
+  EXPECT_EQ(p.fiber_seen & kControl, 0x1F80u) << "a fresh context starts from the defaults";
+  EXPECT_EQ(p.fiber_seen & kInexact, kInexact) << "status flags alone forced an ldmxcsr";
+
+  _mm_setcsr((saved & kControl) | kFlushToZero);
+  context_switch(p.main, p.fiber);
+  EXPECT_EQ(p.fiber_seen & kFlushToZero, 0u) << "the fiber has its own control bits";
+  EXPECT_EQ(_mm_getcsr() & kFlushToZero, kFlushToZero) << "and so does this context";
+  _mm_setcsr(saved);
+}
+#endif
 
 TEST(ContextSwitch, FreshContextStackIsAligned) {
   Stack stack(64 * 1024 + 8);  // deliberately misaligned top

@@ -6,7 +6,7 @@
  *
  *   offset  0  MXCSR (4 bytes)      SSE control/status: rounding mode, exception masks
  *   offset  4  x87 control word (2)  precision and rounding of the x87 unit
- *   offset  8  scratch: the control registers read back while restoring
+ *   offset  8  unused (keeps the frame 16-byte aligned)
  *   offset 16  r15
  *   offset 24  r14
  *   offset 32  r13
@@ -17,8 +17,12 @@
  *
  * Everything else is caller-saved, so the compiler already spilled what it needs before the
  * call. Two choices keep the switch near Boost.Context's cost:
- *   - the control words are restored only when they differ: fldcw in particular serialises
- *     the FPU, and the common case is that both contexts run with the defaults;
+ *   - the control words are restored only when they differ: ldmxcsr and fldcw serialise
+ *     the floating-point units (~50 ns here), and the common case is that both contexts run
+ *     with the defaults. Only MXCSR's control bits (6-15) are compared and owed to the
+ *     resumed context: the ABI makes its status flags (bits 0-5, sticky exception flags that
+ *     any inexact division sets) caller-saved, and comparing them made every switch between
+ *     a context that had divided and one that had not pay for an ldmxcsr;
  *   - the switch ends with pop + indirect jmp, not ret: the return lands somewhere other than
  *     where the matching call came from, so a ret would mispredict on every switch and leave
  *     the return-stack predictor off by one for the caller's later returns as well. A fresh context (spindle_context_make) is the same frame with r12 = entry function,
@@ -48,18 +52,17 @@ spindle_context_switch:
         .cfi_adjust_cfa_offset 16
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
+        movl    (%rsp), %eax            /* this thread's control words, to compare below */
+        movzwl  4(%rsp), %edx
 
         movq    %rsp, (%rdi)
         movq    %rsi, %rsp
 
-        stmxcsr 8(%rsp)
-        movl    8(%rsp), %eax
-        cmpl    (%rsp), %eax
-        je      1f
+        xorl    (%rsp), %eax
+        testl   $0xFFC0, %eax           /* MXCSR control bits: DAZ, masks, rounding, FZ */
+        jz      1f
         ldmxcsr (%rsp)
-1:      fnstcw  12(%rsp)
-        movw    12(%rsp), %ax
-        cmpw    4(%rsp), %ax
+1:      cmpw    4(%rsp), %dx
         je      2f
         fldcw   4(%rsp)
 2:      addq    $16, %rsp
