@@ -95,6 +95,12 @@ class WorkDeque {
     return f;
   }
 
+  /// Index of the oldest item; it changes whenever that item leaves (a hint for thieves).
+  std::uint64_t top_hint() const noexcept {
+    // relaxed: thieves compare it over time; steal() does the synchronising.
+    return static_cast<std::uint64_t>(top_.load(std::memory_order_relaxed));
+  }
+
   /// Approximate number of items (exact for the owner when no steal is in flight).
   std::size_t size_hint() const noexcept {
     // relaxed: an estimate for the steal-half heuristic and diagnostics.

@@ -19,6 +19,12 @@ thread_local Worker* tl_worker = nullptr;
 constexpr std::uint32_t kGlobalPollInterval = 61;  // rounds between fairness polls
 constexpr std::uint32_t kRunnextStreakLimit = 32;  // then the deque gets a turn
 constexpr int kSpinRounds = 64;
+// How long a thief leaves a lone task behind a busy worker before taking it (steal_from()).
+constexpr std::chrono::nanoseconds kStealPatience{3000};
+// A spinner's first rounds follow each other quickly (pausing 1, 2, 4, ... times), for work
+// that is about to appear; the rest pause kSlowSpinPauses times (~2.5 us here) between looks.
+constexpr int kQuickSpinRounds = 8;
+constexpr int kSlowSpinPauses = 256;
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__)
@@ -74,6 +80,7 @@ Worker::Worker(Scheduler& s, std::size_t i)
     : sched(s), index(i), rng_(static_cast<std::uint32_t>(i) * 2654435761u + 0x9e3779b9u) {}
 
 void Worker::start() {
+  seen_.assign(sched.worker_count(), Sightings{});
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -266,6 +273,8 @@ void Worker::push_runnext(Fiber* f) {
     sim->make_ready(f);
     return;
   }
+  // relaxed: only this thread writes the count; thieves use it as a hint, not to read data.
+  runnext_gen.store(runnext_gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   // acq_rel: release publishes f to a thief's exchange; acquire takes over the old one.
   Fiber* old = runnext.exchange(f, std::memory_order_acq_rel);
   if (old != nullptr) deque.push(old);
@@ -316,27 +325,64 @@ Fiber* Worker::find_local(bool poll_global) {
   return poll_global ? find_global() : nullptr;
 }
 
-Fiber* Worker::steal_from(Worker& victim, bool take_runnext) {
-  std::size_t available = victim.deque.size_hint();
-  Fiber* first = victim.deque.steal();
-  if (first == nullptr) {
-    // acquire: pairs with the victim's release in push_runnext().
-    return take_runnext ? victim.runnext.exchange(nullptr, std::memory_order_acquire) : nullptr;
+bool Worker::waited_long_enough(Sighting& seen, std::uint64_t key) {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  if (seen.key != key) {
+    seen = {key, now};
+  } else if (now - seen.since_ns >= kStealPatience.count()) {
+    seen.key = kNotSeen;
+    return true;
   }
-  if (trace::on()) [[unlikely]] {
-    trace::record(trace::Event::steal, is_unstarted(first) ? unstarted_task(first) : first->task,
-                  static_cast<std::uint32_t>(victim.index));
-  }
-  // Steal half: one trip across the cache-line boundary buys work for a while.
-  for (std::size_t k = 1; k < available / 2; ++k) {
-    Fiber* f = victim.deque.steal();
-    if (f == nullptr) break;
-    deque.push(f);
-  }
-  return first;
+  work_waiting_ = true;
+  return false;
 }
 
-Fiber* Worker::find_work() {
+Fiber* Worker::steal_from(Worker& victim, bool look_at_runnext) {
+  Sightings& seen = seen_[victim.index];
+  const std::size_t available = victim.deque.size_hint();
+  // A single task behind a busy owner is, as often as not, the partner of the task running
+  // there (woken a moment ago, about to run when it parks): taking it splits the pair across
+  // workers and costs a cross-thread wake-up per message from then on. Take it only once the
+  // owner has left it there for kStealPatience (top_hint() moves whenever the oldest task
+  // leaves). A deque with more work is shared at once.
+  if (available == 0) {
+    seen.deque.key = kNotSeen;
+  } else if (available > 1 || waited_long_enough(seen.deque, victim.deque.top_hint())) {
+    if (Fiber* first = victim.deque.steal()) {
+      if (trace::on()) [[unlikely]] {
+        trace::record(trace::Event::steal,
+                      is_unstarted(first) ? unstarted_task(first) : first->task,
+                      static_cast<std::uint32_t>(victim.index));
+      }
+      // Steal half: one trip across the cache-line boundary buys work for a while.
+      for (std::size_t k = 1; k < available / 2; ++k) {
+        Fiber* f = victim.deque.steal();
+        if (f == nullptr) break;
+        deque.push(f);
+      }
+      return first;
+    }
+  }
+  if (!look_at_runnext) return nullptr;
+  // relaxed peek: most of the time the slot is empty and a locked exchange would bounce its
+  // cache line for nothing.
+  if (victim.runnext.load(std::memory_order_relaxed) == nullptr) {
+    seen.runnext.key = kNotSeen;
+    return nullptr;
+  }
+  // The same reasoning, for runnext (Go's thieves wait 3 us for it too): runnext_gen moves
+  // with every push into the slot.
+  // relaxed: a hint; the exchange below is what hands the fiber over.
+  if (!waited_long_enough(seen.runnext, victim.runnext_gen.load(std::memory_order_relaxed))) {
+    return nullptr;
+  }
+  // acquire: pairs with the victim's release in push_runnext().
+  return victim.runnext.exchange(nullptr, std::memory_order_acquire);
+}
+
+Fiber* Worker::find_work(bool look_at_runnext) {
   if (sim != nullptr) return sim->next();
   if (Fiber* f = find_local(true)) return f;
   TimerHeap& timers = sched.timers();
@@ -355,7 +401,7 @@ Fiber* Worker::find_work() {
       for (std::size_t i = 0; i < n; ++i) {
         Worker& victim = *all[(start + i) % n];
         if (&victim == this) continue;
-        if (Fiber* f = steal_from(victim, pass == 1)) return f;
+        if (Fiber* f = steal_from(victim, look_at_runnext && pass == 1)) return f;
       }
     }
   }
@@ -379,32 +425,47 @@ void Worker::idle() {
     spinning_ = true;
   }
   if (spinning_) {
+    // Every look at another worker pulls cache lines that its owner writes on each push and
+    // pop (and a pop's fence then waits for the line to come back): a spinner polling flat
+    // out ran a 4-stage pipeline on 2 workers at half speed. Hence the slow rounds, and
+    // runnext (exchanged twice per message passed) only looked at in them.
     for (int i = 0; i < kSpinRounds; ++i) {
-      if (Fiber* f = find_work()) {
+      const bool slow = i >= kQuickSpinRounds;
+      if (Fiber* f = find_work(slow)) {
         stop_spinning();
         run(f);
         return;
       }
-      cpu_relax();
+      const int pauses = slow ? kSlowSpinPauses : 1 << i;
+      for (int k = 0; k < pauses; ++k) cpu_relax();
     }
     spinning_ = false;
     spinning.fetch_sub(1, std::memory_order_seq_cst);
     // Re-check after no longer counting as a spinner: a producer that saw us spinning did
-    // not wake anyone, so its work must be found here.
+    // not wake anyone, so its work must be found here. A task left in a busy worker's
+    // runnext for now counts as work too: go round again rather than sleep past it.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (Fiber* f = find_work()) {
+    work_waiting_ = false;
+    if (Fiber* f = find_work(true)) {
       run(f);
       return;
     }
+    if (work_waiting_) return;
+    sleep(true);
+    return;
   }
-  sleep();
+  sleep(false);
 }
 
-void Worker::sleep() {
+void Worker::sleep(bool spun) {
   sched.push_idle(this);
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  Fiber* found = find_work();
-  if (found != nullptr || sched.stopping()) {
+  // Before sleeping, nothing runnable may be left behind. A task waiting in a busy worker's
+  // runnext keeps a worker that spun awake; one that was not allowed to spin leaves it to
+  // the spinners (there were enough of them when it decided).
+  work_waiting_ = false;
+  Fiber* found = find_work(true);
+  if (found != nullptr || sched.stopping() || (spun && work_waiting_)) {
     if (!sched.remove_idle(this)) spinning_ = true;  // a waker took us and counted us
     if (found != nullptr) {
       if (spinning_) stop_spinning();

@@ -4,13 +4,15 @@
 //
 // Ownership: everything here is touched only by the worker's own thread, except `deque`
 // (steal() from any worker) and `runnext` (thieves may take it on their last pass, so a
-// task parked there cannot starve behind a long-running one).
+// task parked there cannot starve behind a long-running one; spinners only once the owner
+// has visibly not moved on, so a message ping-pong stays on one worker).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <thread>
+#include <vector>
 
 #include "runtime/context/context.hpp"
 #include "runtime/fiber.hpp"
@@ -49,7 +51,9 @@ class Worker {
   /// Queues a woken fiber in the run-next slot; the one it displaces goes to the deque.
   void push_runnext(Fiber* f);
 
-  Fiber* steal_from(Worker& victim, bool take_runnext);
+  /// Takes work from `victim`: half its deque, or, if `look_at_runnext`, its runnext task.
+  /// A lone task is taken only after it waited there a while (see worker.cpp).
+  Fiber* steal_from(Worker& victim, bool look_at_runnext);
 
   /// Completes the action of the fiber that switched away last (park, yield or exit).
   /// Runs right after every switch lands, whichever context it lands in.
@@ -72,6 +76,9 @@ class Worker {
 
   WorkDeque deque;
   alignas(64) std::atomic<Fiber*> runnext{nullptr};
+  // Counts pushes into runnext; a spinning thief steals from the slot only when it saw the
+  // same count on an earlier pass (the owner has not moved on), see steal_from().
+  std::atomic<std::uint32_t> runnext_gen{0};
 
   // Sleeping: the futex word this worker sleeps on, and whether it is in the scheduler's
   // idle set (guarded by the scheduler's idle lock).
@@ -84,10 +91,10 @@ class Worker {
   void loop();
   void run(Fiber* f);
   Fiber* find_local(bool poll_global);
-  Fiber* find_work();
+  Fiber* find_work(bool look_at_runnext = true);
   Fiber* find_global();
   void idle();
-  void sleep();
+  void sleep(bool spun);
   void stop_spinning();
   void switch_out(Fiber* f, Action a, bool exits);
   void trace_switch_out(Fiber* f, Action a) noexcept;
@@ -107,6 +114,21 @@ class Worker {
   std::uint32_t runnext_streak_ = 0;
   bool spinning_ = false;  // counted in the scheduler's spinning_
   std::uint32_t rng_;
+  // Per victim, what this thief last saw waiting there (the deque's top index, runnext's
+  // push count; kNotSeen: nothing) and since when.
+  static constexpr std::uint64_t kNotSeen = ~std::uint64_t{0};
+  struct Sighting {
+    std::uint64_t key = kNotSeen;
+    std::int64_t since_ns = 0;
+  };
+  struct Sightings {
+    Sighting deque;
+    Sighting runnext;
+  };
+  std::vector<Sightings> seen_;
+  bool waited_long_enough(Sighting& seen, std::uint64_t key);
+  // Set when a look left a lone task behind a busy worker for now: not a reason to sleep.
+  bool work_waiting_ = false;
 };
 
 }  // namespace spindle::detail
