@@ -285,9 +285,12 @@ void Scheduler::spawn(TaskCore* core) {
   core->runtime_id = id_;
   if constexpr (kTrackTasks) {
     core->spawned_ns = coarse_now_ns();
-    if (Fiber* parent = current_fiber(); parent != nullptr) core->parent_id = parent->task->id;
+    // The worker is at hand on the common path; current_fiber() finds a parent running in
+    // another runtime.
+    Fiber* parent = w != nullptr ? w->current_fiber : current_fiber();
+    if (parent != nullptr) core->parent_id = parent->task->id;
   }
-  registry_.add(core, w != nullptr ? w->index : workers_.size());
+  registry_.add(core, w != nullptr ? w->index : registry_.outside_shard());
   if (trace::on()) [[unlikely]]
     trace::record(trace::Event::spawn, core);
   // relaxed: a counter; teardown reads it with acquire after task_finished()'s release.
@@ -310,9 +313,9 @@ Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {
     f = acquire_fiber(w);
   } catch (...) {
     core->fail(std::current_exception());
-    registry_.remove(core);
-    core->finish();
-    core->release();
+    if (registry_.finish(core, w != nullptr ? w->index : registry_.outside_shard())) {
+      core->release();
+    }
     task_finished();
     return nullptr;
   }

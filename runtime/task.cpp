@@ -90,9 +90,10 @@ void block_on_wait(Scheduler* sched, TaskCore* core) {
 }
 
 void TaskCore::finish() noexcept {
-  // acq_rel: release publishes the result to the joiner; acquire pairs with its
-  // registration so the Waiter is fully constructed.
-  std::uintptr_t prev = join_word_.exchange(kDone, std::memory_order_acq_rel);
+  // seq_cst: release publishes the result to the joiner; acquire pairs with its
+  // registration so the Waiter is fully constructed; and it is the finisher's store in the
+  // never-joined handshake (runtime/task_registry.hpp).
+  std::uintptr_t prev = join_word_.exchange(kDone, std::memory_order_seq_cst);
   if (prev != kRunning && prev != kDone) reinterpret_cast<Waiter*>(prev)->unpark();
 }
 
@@ -121,7 +122,7 @@ bool in_task() noexcept { return detail::current_fiber() != nullptr; }
 void set_task_name(std::string_view name) {
   detail::Fiber* f = detail::current_fiber();
   if (f == nullptr) throw std::logic_error("spindle::set_task_name called outside any task");
-  f->sched->registry().set_name(f->task, name);
+  f->sched->registry().set_name(f->task, name, detail::Worker::current()->index);
 }
 
 std::uint64_t current_task_id() noexcept {

@@ -1,5 +1,9 @@
 #include "runtime/task_registry.hpp"
 
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <thread>
@@ -13,6 +17,7 @@ namespace spindle::detail {
 namespace {
 
 constexpr std::size_t kMaxNeverJoined = 10'000;
+constexpr std::uint32_t kSweepEvery = 64;  // spawns between an owner's sweeps
 
 std::int64_t now_ns() { return coarse_now_ns(); }
 
@@ -37,51 +42,202 @@ NeverJoinedLog& never_joined_log() {
 
 }  // namespace
 
-void TaskRegistry::SpinLock::lock() noexcept {
+void TaskRegistry::SpinLock::lock_contended() noexcept {
   for (int spins = 0;; ++spins) {
-    // acquire: pairs with unlock()'s release; the list is consistent once we hold it.
+    // relaxed: only a hint to retry; the exchange below synchronises.
+    while (locked_.load(std::memory_order_relaxed)) {
+      if (spins++ > 64) std::this_thread::yield();
+    }
+    // acquire: as in lock().
     if (!locked_.exchange(true, std::memory_order_acquire)) return;
-    if (spins > 64) std::this_thread::yield();
   }
 }
 
+static bool membarrier_registered() noexcept {
+  // Registration is process-wide and idempotent; done before any owner relies on it.
+  return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
 TaskRegistry::TaskRegistry(std::size_t shards, std::uint64_t runtime_id)
-    : shards_(shards), runtime_id_(runtime_id) {}
+    : asymmetric_(kTrackTasks && membarrier_registered()),
+      shards_(shards),
+      runtime_id_(runtime_id) {
+  shards_.back().has_owner = false;  // the outside threads' shard
+}
 
 TaskRegistry::~TaskRegistry() {
+  // Every task has finished; some may still wait in a departed stack for their unlink.
+  for (Shard& s : shards_) release_departed(unlink_departed(s));
   NeverJoinedLog& log = never_joined_log();
   std::lock_guard lock(log.mu);
   std::erase_if(log.entries, [&](const auto& e) { return e.first == runtime_id_; });
+}
+
+void TaskRegistry::owner_enter(Shard& s) noexcept {
+  for (;;) {
+    // relaxed + compiler barrier: a visitor's membarrier() orders this store before our
+    // load below as seen from every thread; without membarrier, a full fence does.
+    s.owner_in.store(true, std::memory_order_relaxed);
+    if (asymmetric_) {
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
+    // acquire: pairs with leave_visit()'s release; what the visitor did happens before us.
+    if (!s.visitor_in.load(std::memory_order_acquire)) return;
+    // release: nothing to publish, but a visitor waiting for us must not stall on it.
+    s.owner_in.store(false, std::memory_order_release);
+    // acquire: as above.
+    while (s.visitor_in.load(std::memory_order_acquire)) std::this_thread::yield();
+  }
+}
+
+void TaskRegistry::owner_leave(Shard& s) noexcept {
+  // release: pairs with visit()'s acquire; our list changes happen before the visit.
+  s.owner_in.store(false, std::memory_order_release);
+}
+
+void TaskRegistry::visit(Shard& s) const noexcept {
+  if (!s.has_owner) return;
+  // seq_cst + membarrier: see owner_enter().
+  s.visitor_in.store(true, std::memory_order_seq_cst);
+  if (asymmetric_) {
+    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+  } else {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+  // acquire: pairs with owner_leave()'s release.
+  while (s.owner_in.load(std::memory_order_acquire)) std::this_thread::yield();
+}
+
+void TaskRegistry::leave_visit(Shard& s) const noexcept {
+  // release: pairs with owner_enter()'s acquire.
+  if (s.has_owner) s.visitor_in.store(false, std::memory_order_release);
+}
+
+void TaskRegistry::unlink(Shard& s, TaskCore* core) noexcept {
+  if (core->reg_prev != nullptr) {
+    core->reg_prev->reg_next = core->reg_next;
+  } else {
+    s.head = core->reg_next;
+  }
+  if (core->reg_next != nullptr) core->reg_next->reg_prev = core->reg_prev;
+  core->reg_prev = core->reg_next = nullptr;
+}
+
+TaskCore* TaskRegistry::unlink_departed(Shard& s) noexcept {
+  // relaxed peek: the stack is nearly always empty, and an exchange is not free.
+  if (s.departed.load(std::memory_order_relaxed) == nullptr) return nullptr;
+  // acquire: pairs with finish()'s release push; the pushed core's links are ours now.
+  TaskCore* list = s.departed.exchange(nullptr, std::memory_order_acquire);
+  for (TaskCore* c = list; c != nullptr; c = c->reg_departed_next) unlink(s, c);
+  return list;
+}
+
+void TaskRegistry::release_departed(TaskCore* list) noexcept {
+  while (list != nullptr) {
+    TaskCore* next = list->reg_departed_next;
+    list->release();  // the reference finish() took for the stack
+    list = next;
+  }
+}
+
+void TaskRegistry::sweep(std::size_t worker) noexcept {
+  if constexpr (!kTrackTasks) return;
+  Shard& s = shards_[worker];
+  // relaxed peek: usually empty.
+  if (!s.has_owner || s.departed.load(std::memory_order_relaxed) == nullptr) return;
+  owner_enter(s);
+  TaskCore* departed = unlink_departed(s);
+  owner_leave(s);
+  release_departed(departed);
+}
+
+template <class F>
+void TaskRegistry::for_each_shard_visited(F&& f) const {
+  // One membarrier per owned shard; visits are rare (scans, dumps, leak checks).
+  for (Shard& s : shards_) {
+    TaskCore* departed = nullptr;
+    {
+      std::lock_guard lock(s.visitors);
+      visit(s);
+      departed = unlink_departed(s);
+      try {
+        f(s);
+      } catch (...) {
+        leave_visit(s);
+        release_departed(departed);
+        throw;
+      }
+      leave_visit(s);
+    }
+    release_departed(departed);
+  }
 }
 
 void TaskRegistry::add(TaskCore* core, std::size_t shard) noexcept {
   if constexpr (!kTrackTasks) return;
   Shard& s = shards_[shard];
   core->reg_shard = static_cast<std::uint32_t>(shard);
-  std::lock_guard lock(s.lock);
+  TaskCore* departed = nullptr;
+  if (s.has_owner) {
+    owner_enter(s);
+    // Not every time: the departed stack's line is written by the other workers, and
+    // reading it on every spawn would pull it across for each one.
+    if (++s.adds % kSweepEvery == 0) departed = unlink_departed(s);
+  } else {
+    s.visitors.lock();
+  }
   core->reg_prev = nullptr;
   core->reg_next = s.head;
   if (s.head != nullptr) s.head->reg_prev = core;
   s.head = core;
+  if (s.has_owner) {
+    owner_leave(s);
+  } else {
+    s.visitors.unlock();
+  }
+  release_departed(departed);
 }
 
-void TaskRegistry::remove(TaskCore* core) noexcept {
-  if constexpr (!kTrackTasks) return;
-  {
-    Shard& s = shards_[core->reg_shard];
-    std::lock_guard lock(s.lock);
-    if (core->reg_prev != nullptr) {
-      core->reg_prev->reg_next = core->reg_next;
-    } else {
-      s.head = core->reg_next;
-    }
-    if (core->reg_next != nullptr) core->reg_next->reg_prev = core->reg_prev;
-    core->reg_prev = core->reg_next = nullptr;
+bool TaskRegistry::finish(TaskCore* core, std::size_t worker) noexcept {
+  if constexpr (!kTrackTasks) {
+    core->finish();
+    return true;
   }
-  core->unregistered.store(true, std::memory_order_seq_cst);
+  Shard& s = shards_[core->reg_shard];
+  // Not s.has_owner: the shard's first line is the owner's, written on every spawn, and a
+  // finish on another worker must not pull it across.
+  const bool owned = core->reg_shard != outside_shard();
+  const bool local = !owned || worker == core->reg_shard;
+  if (!owned) {
+    std::lock_guard lock(s.visitors);
+    unlink(s, core);
+  } else if (local) {
+    owner_enter(s);
+    unlink(s, core);
+    owner_leave(s);
+  } else {
+    // Another worker's shard: its owner unlinks the task later. Gone, for scans, now.
+    // release: pairs with the scan's acquire load.
+    core->reg_gone.store(true, std::memory_order_release);
+  }
+  core->finish();
+  // seq_cst: pairs with Task::drop()'s store; finish()'s exchange of the join word is the
+  // other half of this side (see the header).
   if (core->handle_state.load(std::memory_order_seq_cst) == TaskCore::HandleState::dropped) {
     record_never_joined(core);
   }
+  if (local) return true;
+  // Last: once pushed, the owner may unlink and release the core at any moment. The
+  // caller's reference goes with it and keeps the core alive until then.
+  TaskCore* top = s.departed.load(std::memory_order_relaxed);  // relaxed: the CAS decides
+  do {
+    core->reg_departed_next = top;
+    // release: publishes reg_departed_next (and the core) to unlink_departed().
+  } while (!s.departed.compare_exchange_weak(top, core, std::memory_order_release,
+                                             std::memory_order_relaxed));
+  return false;
 }
 
 void record_never_joined(TaskCore* core) noexcept {
@@ -100,15 +256,23 @@ void record_never_joined(TaskCore* core) noexcept {
 }
 
 void note_dropped_handle(TaskCore* core) noexcept {
-  // seq_cst: pairs with remove()'s store of `unregistered` (see the header).
-  if (core->unregistered.load(std::memory_order_seq_cst)) record_never_joined(core);
+  // The handle's side of the handshake (see the header).
+  if (core->finished_seq_cst()) record_never_joined(core);
 }
 
-void TaskRegistry::set_name(TaskCore* core, std::string_view name) {
-  std::string copy(name);  // allocate outside the lock
+void TaskRegistry::set_name(TaskCore* core, std::string_view name, std::size_t worker) {
+  std::string copy(name);  // allocate outside the shard
   Shard& s = shards_[core->reg_shard];
-  std::lock_guard lock(s.lock);
+  if (s.has_owner && worker == core->reg_shard) {
+    owner_enter(s);
+    core->name.swap(copy);
+    owner_leave(s);
+    return;
+  }
+  std::lock_guard lock(s.visitors);
+  visit(s);
   core->name.swap(copy);
+  leave_visit(s);
 }
 
 TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now, TaskScan* scan) {
@@ -162,15 +326,15 @@ TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now, TaskScan
 std::vector<TaskScan> TaskRegistry::scan(const TaskCore* exclude) const {
   std::vector<TaskScan> out;
   const std::int64_t now = now_ns();
-  for (const Shard& s : shards_) {
-    std::lock_guard lock(s.lock);
+  for_each_shard_visited([&](const Shard& s) {
     for (const TaskCore* c = s.head; c != nullptr; c = c->reg_next) {
-      if (c == exclude) continue;
+      // acquire: pairs with finish()'s release; a task marked gone has finished.
+      if (c == exclude || c->reg_gone.load(std::memory_order_acquire)) continue;
       TaskScan& t = out.emplace_back();
       t.core = c;
       t.info = describe(*c, now, &t);
     }
-  }
+  });
   std::sort(out.begin(), out.end(),
             [](const TaskScan& a, const TaskScan& b) { return a.info.id < b.info.id; });
   // Name the joined task where it is alive in this scan (addresses compared, never followed).

@@ -317,6 +317,10 @@ using detail::trace::registry;
 
 void start(const std::string& path, std::size_t events_per_thread) {
   if (path.empty()) throw std::invalid_argument("spindle::trace::start: empty file path");
+  if (!SPINDLE_TRACE_HOOKS) {
+    throw std::logic_error(
+        "spindle::trace::start: this build has tracing compiled out (SPINDLE_TRACE_HOOKS=OFF)");
+  }
   if (events_per_thread < 16) {
     throw std::invalid_argument("spindle::trace::start: events_per_thread = " +
                                 std::to_string(events_per_thread) + " is below the minimum of 16");

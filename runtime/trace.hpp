@@ -23,9 +23,19 @@ enum class Event : std::uint8_t {
 
 extern std::atomic<bool> g_on;
 
+// SPINDLE_TRACE_HOOKS=0 (CMake option SPINDLE_TRACE_HOOKS=OFF) compiles every event site out;
+// it exists to measure what the sites cost when tracing is off (perf/README.md).
+#ifndef SPINDLE_TRACE_HOOKS
+#define SPINDLE_TRACE_HOOKS 1
+#endif
+
 inline bool on() noexcept {
+#if SPINDLE_TRACE_HOOKS
   // relaxed: a hint; start()/stop() publish the buffers through the registry lock.
   return g_on.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
 }
 
 /// Appends one event to the calling thread's ring.

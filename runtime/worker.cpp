@@ -57,9 +57,7 @@ void fiber_entry(void* arg) {
   if (trace::on()) [[unlikely]]
     trace::record(trace::Event::exit, core);
   core->fiber.store(nullptr, std::memory_order_relaxed);  // relaxed: diagnostics only
-  f->sched->registry().remove(core);
-  core->finish();
-  core->release();
+  if (f->sched->registry().finish(core, Worker::current()->index)) core->release();
   Worker::current()->exit_current();
 }
 
@@ -458,6 +456,9 @@ void Worker::idle() {
 }
 
 void Worker::sleep(bool spun) {
+  // Nothing to do: unlink the tasks of this worker's registry shard that finished elsewhere
+  // (their memory is held until then).
+  sched.registry().sweep(index);
   sched.push_idle(this);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   // Before sleeping, nothing runnable may be left behind. A task waiting in a busy worker's

@@ -101,8 +101,8 @@ class Task {
 
   void drop() noexcept {
     if (core_ != nullptr) {
-      // seq_cst: pairs with the registry's removal of a finished task, so that at least one
-      // side sees the task both finished and unjoined (duplicates are filtered).
+      // seq_cst: pairs with the finishing task's exchange of its join word, so that at least
+      // one side sees the task both finished and unjoined (duplicates are filtered).
       core_->handle_state.store(detail::TaskCore::HandleState::dropped, std::memory_order_seq_cst);
       detail::note_dropped_handle(core_);
       std::exchange(core_, nullptr)->release();

@@ -82,8 +82,11 @@ def _tasks():
             core = shard["head"]
             seen = 0
             while int(core) != 0 and seen < 10_000_000:
-                fiber = _atomic(core.dereference()["fiber"])
-                yield core.dereference(), (fiber.dereference() if int(fiber) != 0 else None)
+                # A task that finished on another worker stays linked (marked gone) until
+                # its shard's owner unlinks it.
+                if not bool(_atomic(core.dereference()["reg_gone"])):
+                    fiber = _atomic(core.dereference()["fiber"])
+                    yield core.dereference(), (fiber.dereference() if int(fiber) != 0 else None)
                 core = core.dereference()["reg_next"]
                 seen += 1
 

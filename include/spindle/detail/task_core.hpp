@@ -62,6 +62,11 @@ class TaskCore {
   }
   /// Marks the body finished and wakes the joiner, if any. Called once, by the fiber.
   void finish() noexcept;
+  /// done(), as a seq_cst load: the handle's half of the never-joined handshake
+  /// (runtime/task_registry.hpp).
+  bool finished_seq_cst() const noexcept {
+    return join_word_.load(std::memory_order_seq_cst) == kDone;
+  }
 
   /// Marks a task that never ran: cancelled by teardown, or no stack could be had for it.
   void fail(std::exception_ptr error) noexcept { error_ = std::move(error); }
@@ -87,7 +92,8 @@ class TaskCore {
   TaskCore* reg_prev = nullptr;
   TaskCore* reg_next = nullptr;
   std::uint32_t reg_shard = 0;
-  std::atomic<bool> unregistered{false};  // finished and out of the registry
+  TaskCore* reg_departed_next = nullptr;  // in its shard's stack of tasks that finished elsewhere
+  std::atomic<bool> reg_gone{false};      // finished, but still linked until the owner unlinks
   std::atomic<bool> never_joined_noted{false};
 
  protected:

@@ -1,0 +1,117 @@
+// The task registry's cross-worker paths: a task that finishes on a worker other than the
+// one that spawned it is out of every scan at once, even though its shard's owner unlinks it
+// only later; a never-joined one is still recorded exactly once; and scans from outside
+// threads run safely alongside the owners' lock-free spawns and finishes.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <thread>
+#include <vector>
+
+#include "runtime/worker.hpp"
+#include "spindle/spindle.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+spindle::Options quiet(std::size_t workers) {
+  return spindle::Options{
+      .workers = workers, .on_leak = spindle::LeakPolicy::ignore, .leak_check_wait = 20ms};
+}
+
+std::size_t worker_index() { return spindle::detail::Worker::current()->index; }
+
+// Keeps the worker busy for a while (without yielding), so the other worker steals work.
+void busy_for(std::chrono::microseconds d) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+TEST(TaskRegistry, TasksFinishedOnOtherWorkersLeaveEveryScanAtOnce) {
+  spindle::Runtime rt{quiet(2)};
+  std::atomic<int> elsewhere{0};
+  const std::size_t live = rt.block_on([&] {
+    std::vector<spindle::Task<void>> tasks;
+    for (int i = 0; i < 400; ++i) {
+      const std::size_t spawner = worker_index();
+      tasks.push_back(spindle::spawn([&elsewhere, spawner] {
+        busy_for(20us);
+        if (worker_index() != spawner) elsewhere.fetch_add(1);
+      }));
+    }
+    for (auto& t : tasks) t.join();
+    return rt.tasks().size();  // only this task is left
+  });
+  EXPECT_EQ(live, 1u);
+  EXPECT_GT(elsewhere.load(), 0) << "no task finished on the other worker: path not exercised";
+  EXPECT_TRUE(rt.leaks().empty());
+}
+
+TEST(TaskRegistry, NeverJoinedTaskFinishedOnAnotherWorkerIsReportedOnce) {
+  spindle::Runtime rt{quiet(2)};
+  constexpr int kTasks = 200;
+  std::atomic<int> finished{0};
+  std::atomic<int> elsewhere{0};
+  rt.block_on([&] {
+    for (int i = 0; i < kTasks; ++i) {
+      const std::size_t spawner = worker_index();
+      // Dropped at once: never joined.
+      (void)spindle::spawn(spindle::TaskName{"dropped"}, [&, spawner] {
+        busy_for(20us);
+        if (worker_index() != spawner) elsewhere.fetch_add(1);
+        finished.fetch_add(1);
+      });
+    }
+  });
+  while (finished.load() < kTasks) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(5ms);  // the last ones publish their record after the count
+  const spindle::LeakReport leaks = rt.leaks();
+  EXPECT_EQ(leaks.size(), static_cast<std::size_t>(kTasks));
+  for (const spindle::TaskInfo& t : leaks.tasks()) {
+    EXPECT_TRUE(t.never_joined);
+    EXPECT_EQ(t.state, "finished");
+    EXPECT_EQ(t.name, "dropped");
+  }
+  EXPECT_GT(elsewhere.load(), 0) << "no task finished on the other worker: path not exercised";
+}
+
+TEST(TaskRegistry, ScansFromThreadsRaceWithSpawnsAndFinishes) {
+  spindle::Runtime rt{quiet(2)};
+  std::atomic<bool> stop{false};
+  std::atomic<long> scans{0};
+  std::thread scanner([&] {
+    while (!stop.load()) {
+      for (const spindle::TaskInfo& t : rt.tasks()) {
+        // Every entry a scan returns is a live task with its spawn site intact.
+        EXPECT_NE(t.line, 0u);
+        EXPECT_NE(t.state, "finished");
+      }
+      scans.fetch_add(1);
+    }
+  });
+  const auto until = std::chrono::steady_clock::now() + 300ms;
+  rt.block_on([&] {
+    while (std::chrono::steady_clock::now() < until) {
+      std::vector<spindle::Task<int>> batch;
+      for (int i = 0; i < 64; ++i) {
+        batch.push_back(spindle::spawn([i] {
+          if (i % 8 == 0) spindle::yield();
+          return i;
+        }));
+      }
+      int sum = 0;
+      for (auto& t : batch) sum += t.join();
+      EXPECT_EQ(sum, 63 * 64 / 2);
+    }
+  });
+  stop.store(true);
+  scanner.join();
+  EXPECT_GT(scans.load(), 0);
+  EXPECT_TRUE(rt.leaks().empty());
+}
+
+}  // namespace
