@@ -160,7 +160,8 @@ if command -v go >/dev/null 2>&1; then
   GOBIN_DIR="$BUILD/go"
   mkdir -p "$GOBIN_DIR"
   export GOFLAGS=-mod=mod GOPROXY=off GO111MODULE=on GOTOOLCHAIN=local
-  export GOPATH="$ROOT/$BUILD/gopath" GOCACHE="$ROOT/$BUILD/gocache"
+  BUILD_ABS=$(cd "$BUILD" && pwd)  # BENCH_BUILD_DIR may be absolute or relative
+  export GOPATH="$BUILD_ABS/gopath" GOCACHE="$BUILD_ABS/gocache"
   step "go build perf/go/*.go ($(go version | cut -d' ' -f3))"
   for prog in skynet spawn yield rss chan pattern; do
     # measure.go: what the programs share (CPU time, the repetition loop).
