@@ -31,18 +31,32 @@ void busy_for(std::chrono::microseconds d) {
   }
 }
 
+// Keeps the spawning worker busy (without yielding) until `count` reaches `n`, so every task
+// it spawned must run, and finish, on the other worker; false after 10 s.
+bool hold_worker_until(const std::atomic<int>& count, int n) {
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (count.load() < n) {
+    if (std::chrono::steady_clock::now() > until) return false;
+  }
+  return true;
+}
+
 TEST(TaskRegistry, TasksFinishedOnOtherWorkersLeaveEveryScanAtOnce) {
   spindle::Runtime rt{quiet(2)};
   std::atomic<int> elsewhere{0};
+  std::atomic<int> finished{0};
+  constexpr int kTasks = 400;
   const std::size_t live = rt.block_on([&] {
     std::vector<spindle::Task<void>> tasks;
-    for (int i = 0; i < 400; ++i) {
+    for (int i = 0; i < kTasks; ++i) {
       const std::size_t spawner = worker_index();
-      tasks.push_back(spindle::spawn([&elsewhere, spawner] {
-        busy_for(20us);
+      tasks.push_back(spindle::spawn([&elsewhere, &finished, spawner] {
+        busy_for(5us);
         if (worker_index() != spawner) elsewhere.fetch_add(1);
+        finished.fetch_add(1);
       }));
     }
+    EXPECT_TRUE(hold_worker_until(finished, kTasks));
     for (auto& t : tasks) t.join();
     return rt.tasks().size();  // only this task is left
   });
@@ -61,15 +75,23 @@ TEST(TaskRegistry, NeverJoinedTaskFinishedOnAnotherWorkerIsReportedOnce) {
       const std::size_t spawner = worker_index();
       // Dropped at once: never joined.
       (void)spindle::spawn(spindle::TaskName{"dropped"}, [&, spawner] {
-        busy_for(20us);
+        busy_for(5us);
         if (worker_index() != spawner) elsewhere.fetch_add(1);
         finished.fetch_add(1);
       });
     }
+    EXPECT_TRUE(hold_worker_until(finished, kTasks));
   });
-  while (finished.load() < kTasks) std::this_thread::sleep_for(1ms);
-  std::this_thread::sleep_for(5ms);  // the last ones publish their record after the count
-  const spindle::LeakReport leaks = rt.leaks();
+  // The last tasks may still be between their count and the end of their finish: wait
+  // (bounded) until every one is reported as finished.
+  spindle::LeakReport leaks = rt.leaks();
+  for (const auto until = std::chrono::steady_clock::now() + 10s;
+       std::chrono::steady_clock::now() < until; leaks = rt.leaks()) {
+    std::size_t done = 0;
+    for (const spindle::TaskInfo& t : leaks.tasks()) done += t.state == "finished" ? 1 : 0;
+    if (done >= static_cast<std::size_t>(kTasks)) break;
+    std::this_thread::sleep_for(1ms);
+  }
   EXPECT_EQ(leaks.size(), static_cast<std::size_t>(kTasks));
   for (const spindle::TaskInfo& t : leaks.tasks()) {
     EXPECT_TRUE(t.never_joined);
