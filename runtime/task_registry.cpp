@@ -61,9 +61,7 @@ static bool membarrier_registered() noexcept {
 TaskRegistry::TaskRegistry(std::size_t shards, std::uint64_t runtime_id)
     : asymmetric_(kTrackTasks && membarrier_registered()),
       shards_(shards),
-      runtime_id_(runtime_id) {
-  shards_.back().has_owner = false;  // the outside threads' shard
-}
+      runtime_id_(runtime_id) {}
 
 TaskRegistry::~TaskRegistry() {
   // Every task has finished; some may still wait in a departed stack for their unlink.
@@ -98,7 +96,7 @@ void TaskRegistry::owner_leave(Shard& s) noexcept {
 }
 
 void TaskRegistry::visit(Shard& s) const noexcept {
-  if (!s.has_owner) return;
+  if (!has_owner(s)) return;
   // seq_cst + membarrier: see owner_enter().
   s.visitor_in.store(true, std::memory_order_seq_cst);
   if (asymmetric_) {
@@ -112,7 +110,7 @@ void TaskRegistry::visit(Shard& s) const noexcept {
 
 void TaskRegistry::leave_visit(Shard& s) const noexcept {
   // release: pairs with owner_enter()'s acquire.
-  if (s.has_owner) s.visitor_in.store(false, std::memory_order_release);
+  if (has_owner(s)) s.visitor_in.store(false, std::memory_order_release);
 }
 
 void TaskRegistry::unlink(Shard& s, TaskCore* core) noexcept {
@@ -146,7 +144,7 @@ void TaskRegistry::sweep(std::size_t worker) noexcept {
   if constexpr (!kTrackTasks) return;
   Shard& s = shards_[worker];
   // relaxed peek: usually empty.
-  if (!s.has_owner || s.departed.load(std::memory_order_relaxed) == nullptr) return;
+  if (!has_owner(s) || s.departed.load(std::memory_order_relaxed) == nullptr) return;
   owner_enter(s);
   TaskCore* departed = unlink_departed(s);
   owner_leave(s);
@@ -180,7 +178,7 @@ void TaskRegistry::add(TaskCore* core, std::size_t shard) noexcept {
   Shard& s = shards_[shard];
   core->reg_shard = static_cast<std::uint32_t>(shard);
   TaskCore* departed = nullptr;
-  if (s.has_owner) {
+  if (has_owner(s)) {
     owner_enter(s);
     // Not every time: the departed stack's line is written by the other workers, and
     // reading it on every spawn would pull it across for each one.
@@ -192,7 +190,7 @@ void TaskRegistry::add(TaskCore* core, std::size_t shard) noexcept {
   core->reg_next = s.head;
   if (s.head != nullptr) s.head->reg_prev = core;
   s.head = core;
-  if (s.has_owner) {
+  if (has_owner(s)) {
     owner_leave(s);
   } else {
     s.visitors.unlock();
@@ -206,9 +204,7 @@ bool TaskRegistry::finish(TaskCore* core, std::size_t worker) noexcept {
     return true;
   }
   Shard& s = shards_[core->reg_shard];
-  // Not s.has_owner: the shard's first line is the owner's, written on every spawn, and a
-  // finish on another worker must not pull it across.
-  const bool owned = core->reg_shard != outside_shard();
+  const bool owned = has_owner(s);
   const bool local = !owned || worker == core->reg_shard;
   if (!owned) {
     std::lock_guard lock(s.visitors);
@@ -263,7 +259,7 @@ void note_dropped_handle(TaskCore* core) noexcept {
 void TaskRegistry::set_name(TaskCore* core, std::string_view name, std::size_t worker) {
   std::string copy(name);  // allocate outside the shard
   Shard& s = shards_[core->reg_shard];
-  if (s.has_owner && worker == core->reg_shard) {
+  if (has_owner(s) && worker == core->reg_shard) {
     owner_enter(s);
     core->name.swap(copy);
     owner_leave(s);

@@ -108,13 +108,15 @@ class TaskRegistry {
     std::atomic<bool> owner_in{false};    // the owner is inside (or about to be)
     std::atomic<bool> visitor_in{false};  // a visitor is inside (or about to be)
     SpinLock visitors;                    // one visitor at a time
-    bool has_owner = true;
     std::uint32_t adds = 0;  // the owner's count, to sweep departed tasks every so often
     TaskCore* head = nullptr;
     // Finished elsewhere, still linked; pushed by other workers, so on a line of its own.
     alignas(64) std::atomic<TaskCore*> departed{nullptr};
   };
 
+  /// Every shard but the last (the outside threads') belongs to a worker. Decided by
+  /// address, so asking does not touch the shard's cache line.
+  bool has_owner(const Shard& s) const noexcept { return &s != &shards_.back(); }
   void owner_enter(Shard& s) noexcept;
   void owner_leave(Shard& s) noexcept;
   void visit(Shard& s) const noexcept;  // after visitors.lock(); once per shard per visit
