@@ -73,8 +73,9 @@ void TimerHeap::add(TimerNode& node) {
 bool TimerHeap::cancel(TimerNode& node) noexcept {
   {
     std::lock_guard lock(mu_);
-    // relaxed: pending-state transitions happen under mu_.
-    std::uint32_t s = node.state.load(std::memory_order_relaxed);
+    // acquire: pairs with run_due()'s release store of kDone, the one transition made
+    // outside mu_: a callback that already finished happens-before our return.
+    std::uint32_t s = node.state.load(std::memory_order_acquire);
     if (s == TimerNode::kPending) {
       remove_at(node.heap_index);
       update_next_locked();

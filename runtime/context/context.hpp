@@ -40,7 +40,9 @@ void context_switch(MachineContext& from, MachineContext& to);
 
 #else
 
+#if !defined(__x86_64__)
 extern "C" void spindle_context_switch(void** save_sp, void* resume_sp);
+#endif
 extern "C" void spindle_context_trampoline();
 
 inline void context_init(MachineContext& ctx, void* /*stack_low*/, void* stack_high,
@@ -48,8 +50,8 @@ inline void context_init(MachineContext& ctx, void* /*stack_low*/, void* stack_h
   auto top = reinterpret_cast<std::uintptr_t>(stack_high) & ~std::uintptr_t{15};
   auto* slot = reinterpret_cast<std::uint64_t*>(top);
 #if defined(__x86_64__)
-  // Frame picture in switch_x86_64.S. The return slot sits 8 below a 16-byte boundary, so
-  // after `ret` pops it the trampoline runs with rsp 16-byte aligned, as its call requires.
+  // Frame picture in switch_x86_64.S. The resume slot sits 8 below a 16-byte boundary, so
+  // once the switch pops it the trampoline runs with rsp 16-byte aligned, as its call requires.
   *--slot = reinterpret_cast<std::uint64_t>(&spindle_context_trampoline);  // return address
   *--slot = 0;                                         // rbp: ends frame-pointer walks
   *--slot = 0;                                         // rbx
@@ -73,9 +75,67 @@ inline void context_init(MachineContext& ctx, void* /*stack_low*/, void* stack_h
   ctx.sp = slot;
 }
 
+#if defined(__x86_64__)
+
+// Caller-saved registers that exist only with AVX-512 (the compiler may use them when it
+// targets AVX-512), declared clobbered by the switch below.
+#if defined(__AVX512F__)
+#define SPINDLE_CONTEXT_AVX512_CLOBBERS                                                         \
+  "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25",     \
+      "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31", "k0", "k1", "k2", "k3", "k4", "k5", \
+      "k6", "k7",
+#else
+#define SPINDLE_CONTEXT_AVX512_CLOBBERS
+#endif
+
+/// Saves the running context into `from` and resumes `to`. Returns when something switches
+/// back to `from`.
+///
+/// Inlined at every call site rather than called: the suspended context resumes at a label
+/// inside its own caller, reached by an indirect jump, so no call/ret pair spans the switch.
+/// Through a called function the resumed side either returns with `ret` (predicted from the
+/// suspender's call, wrong whenever the two sides called from different places) or jumps
+/// (correct prediction, but the call's return-stack entry is never popped, and every later
+/// return of the resumed side mispredicts, four of them per yield). Frame layout and the
+/// control-word rules: switch_x86_64.S. The 128 bytes below rsp are the red zone, which the
+/// surrounding code may be using; the frame goes beneath it.
+inline void context_switch(MachineContext& from, MachineContext& to) {
+  asm volatile(
+      "leaq   -128(%%rsp), %%rsp\n\t"
+      "leaq   1f(%%rip), %%rax\n\t"
+      "pushq  %%rax\n\t"
+      "pushq  %%rbp\n\t"
+      "pushq  %%rbx\n\t"
+      "pushq  %%r12\n\t"
+      "pushq  %%r13\n\t"
+      "pushq  %%r14\n\t"
+      "pushq  %%r15\n\t"
+      "subq   $16, %%rsp\n\t"
+      "stmxcsr (%%rsp)\n\t"
+      "fnstcw 4(%%rsp)\n\t"
+      "movl   (%%rsp), %%eax\n\t"
+      "movzwl 4(%%rsp), %%edx\n\t"
+      "movq   %%rsp, (%[save])\n\t"
+      "movq   %[resume], %%rsp\n\t"
+      "jmp    spindle_context_resume\n"
+      "1:\n\t"
+      "leaq   128(%%rsp), %%rsp\n\t"
+      :
+      : [save] "r"(&from.sp), [resume] "r"(to.sp)
+      : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "xmm0", "xmm1", "xmm2", "xmm3",
+        "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14",
+        "xmm15", SPINDLE_CONTEXT_AVX512_CLOBBERS "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)",
+        "st(6)", "st(7)", "mm0", "mm1", "mm2", "mm3", "mm4", "mm5", "mm6", "mm7", "fpsr", "cc",
+        "memory");
+}
+
+#else
+
 inline void context_switch(MachineContext& from, MachineContext& to) {
   spindle_context_switch(&from.sp, to.sp);
 }
+
+#endif
 
 #endif
 

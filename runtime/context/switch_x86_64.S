@@ -1,8 +1,9 @@
 /*
  * Context switch for x86-64, System V ABI.
  *
- * The suspended context is a 64-byte frame on its own stack; MachineContext keeps only the
- * stack pointer, which points at offset 0:
+ * The suspended context is a 72-byte frame on its own stack, 128 bytes below the stack
+ * pointer its code had (the red zone stays untouched); MachineContext keeps only the frame's
+ * address:
  *
  *   offset  0  MXCSR (4 bytes)      SSE control/status: rounding mode, exception masks
  *   offset  4  x87 control word (2)  precision and rounding of the x87 unit
@@ -13,51 +14,36 @@
  *   offset 40  r12
  *   offset 48  rbx
  *   offset 56  rbp
- *   offset 64  return address       where the context resumes
+ *   offset 64  resume address       where the context resumes
  *
- * Everything else is caller-saved, so the compiler already spilled what it needs before the
- * call. Two choices keep the switch near Boost.Context's cost:
- *   - the control words are restored only when they differ: ldmxcsr and fldcw serialise
- *     the floating-point units (~50 ns here), and the common case is that both contexts run
- *     with the defaults. Only MXCSR's control bits (6-15) are compared and owed to the
- *     resumed context: the ABI makes its status flags (bits 0-5, sticky exception flags that
- *     any inexact division sets) caller-saved, and comparing them made every switch between
- *     a context that had divided and one that had not pay for an ldmxcsr;
- *   - the switch ends with pop + indirect jmp, not ret: the return lands somewhere other than
- *     where the matching call came from, so a ret would mispredict on every switch and leave
- *     the return-stack predictor off by one for the caller's later returns as well. A fresh context (spindle_context_make) is the same frame with r12 = entry function,
- * r13 = its argument and the return address = spindle_context_trampoline.
+ * The first half, which pushes this frame, is inline assembly in context.hpp so that the
+ * resume address is a label at each call site: resuming is an indirect jump, and no call/ret
+ * pair spans the switch (why that matters: context.hpp). Everything else is caller-saved
+ * and declared clobbered there, so the compiler spills what it needs around the switch.
+ *
+ * The control words are restored only when they differ: ldmxcsr and fldcw serialise the
+ * floating-point units (~50 ns here), and the common case is that both contexts run with the
+ * defaults. Only MXCSR's control bits (6-15) are compared and owed to the resumed context:
+ * the ABI makes its status flags (bits 0-5, sticky exception flags that any inexact division
+ * sets) caller-saved, and comparing them made every switch between a context that had divided
+ * and one that had not pay for an ldmxcsr.
+ *
+ * A fresh context (context_init) is the same frame with r12 = entry function, r13 = its
+ * argument and the resume address = spindle_context_trampoline.
  */
         .text
 
-/* void spindle_context_switch(void** save_sp [rdi], void* resume_sp [rsi]) */
-        .globl  spindle_context_switch
-        .type   spindle_context_switch, @function
+/*
+ * Second half of the switch; context_switch() (context.hpp, inlined at each call site) has
+ * pushed the frame of the suspending context and loaded the resumed one's sp.
+ * In: rsp = the resumed context's frame, eax = the suspender's MXCSR, dx = its x87 control word.
+ */
+        .globl  spindle_context_resume
+        .type   spindle_context_resume, @function
         .p2align 4
-spindle_context_switch:
+spindle_context_resume:
         .cfi_startproc
-        pushq   %rbp
-        .cfi_adjust_cfa_offset 8
-        pushq   %rbx
-        .cfi_adjust_cfa_offset 8
-        pushq   %r12
-        .cfi_adjust_cfa_offset 8
-        pushq   %r13
-        .cfi_adjust_cfa_offset 8
-        pushq   %r14
-        .cfi_adjust_cfa_offset 8
-        pushq   %r15
-        .cfi_adjust_cfa_offset 8
-        subq    $16, %rsp
-        .cfi_adjust_cfa_offset 16
-        stmxcsr (%rsp)
-        fnstcw  4(%rsp)
-        movl    (%rsp), %eax            /* this thread's control words, to compare below */
-        movzwl  4(%rsp), %edx
-
-        movq    %rsp, (%rdi)
-        movq    %rsi, %rsp
-
+        .cfi_undefined rip      /* mid-switch: no caller to unwind to */
         xorl    (%rsp), %eax
         testl   $0xFFC0, %eax           /* MXCSR control bits: DAZ, masks, rounding, FZ */
         jz      1f
@@ -75,7 +61,7 @@ spindle_context_switch:
         popq    %rcx
         jmpq    *%rcx
         .cfi_endproc
-        .size   spindle_context_switch, .-spindle_context_switch
+        .size   spindle_context_resume, .-spindle_context_resume
 
 /* First code a fresh context runs: call entry(arg) with an aligned stack. entry never returns. */
         .globl  spindle_context_trampoline

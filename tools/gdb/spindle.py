@@ -122,9 +122,10 @@ class InfoSpindleTasks(gdb.Command):
                       % (tid, label, state, file, line, fn, by))
 
 
-# Saved frame of a suspended context (runtime/context/switch_x86_64.S), offsets from sp.
+# Saved frame of a suspended context (runtime/context/switch_x86_64.S), offsets from sp;
+# the context's own rsp lies past the frame and the 128-byte red zone.
 SAVED = [("r15", 16), ("r14", 24), ("r13", 32), ("r12", 40), ("rbx", 48), ("rbp", 56)]
-RIP_OFFSET, FRAME_SIZE = 64, 72
+RIP_OFFSET, FRAME_SIZE = 64, 72 + 128  # the frame sits below the red zone
 
 
 class SpindleBt(gdb.Command):
