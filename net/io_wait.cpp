@@ -46,7 +46,7 @@ bool past(const std::optional<TimePoint>& deadline) {
 }
 
 void wait_in_task(spindle::detail::Fiber* f, PollDesc& pd, IoDir dir, const Context& ctx,
-                  const std::optional<TimePoint>& deadline, const char* op) {
+                  const std::optional<TimePoint>& deadline, const char* op, std::uint32_t seen) {
   if (f->sched->simulation() != nullptr) {
     // Readiness comes from the kernel, on its own schedule: a run could not replay.
     throw std::logic_error(std::string(op) +
@@ -58,7 +58,7 @@ void wait_in_task(spindle::detail::Fiber* f, PollDesc& pd, IoDir dir, const Cont
   spindle::detail::Waiter w(spindle::detail::WaitKind::io, &pd);
   spindle::detail::IoWaitNode node;
   node.waiter = &w;
-  switch (poller.arm(pd, dir, node)) {
+  switch (poller.arm(pd, dir, node, seen)) {
     case ArmResult::ready:
       return;
     case ArmResult::closed:
@@ -168,10 +168,10 @@ void wait_on_thread(PollDesc& pd, IoDir dir, const Context& ctx,
 }  // namespace
 
 void wait_ready(PollDesc& pd, IoDir dir, const Context& ctx,
-                const std::optional<TimePoint>& deadline, const char* op) {
+                const std::optional<TimePoint>& deadline, const char* op, std::uint32_t seen) {
   if (past(deadline)) throw_code(make_error_code(spindle::errc::deadline_exceeded), op);
   if (spindle::detail::Fiber* f = spindle::detail::current_fiber()) {
-    wait_in_task(f, pd, dir, ctx, deadline, op);
+    wait_in_task(f, pd, dir, ctx, deadline, op, seen);
   } else {
     wait_on_thread(pd, dir, ctx, deadline, op);
   }

@@ -2,6 +2,7 @@
 // (poll(2)), until readiness, the Context's cancellation or an explicit deadline.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -25,7 +26,8 @@ int last_errno() noexcept;
 
 /// Returns when the operation should be retried (the fd may be ready). Throws for a done
 /// context (its err()), a passed deadline (errc::deadline_exceeded), or a closed socket.
+/// `seen`: pd.edges(dir) as it was before the system call that would have blocked.
 void wait_ready(spindle::detail::PollDesc& pd, spindle::detail::IoDir dir, const Context& ctx,
-                const std::optional<TimePoint>& deadline, const char* op);
+                const std::optional<TimePoint>& deadline, const char* op, std::uint32_t seen);
 
 }  // namespace spindle::net::detail

@@ -1,6 +1,9 @@
 // TcpStream and TcpListener: non-blocking sockets whose would-block waits go through
 // net/io_wait (the netpoller in tasks, poll(2) on threads). Every call tries the system call
-// first and waits only on EAGAIN, so a ready socket costs one system call.
+// first and waits only on EAGAIN, so a ready socket costs one system call. One exception, in
+// tasks: a read right after a short read, with no readiness edge since, parks at once (see
+// PollDesc::read_drained). A request-response connection thus costs two system calls per
+// exchange (recv, send) instead of three (recv, send, recv -> EAGAIN).
 #include <fcntl.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -11,6 +14,7 @@
 
 #include "net/io_wait.hpp"
 #include "spindle/net.hpp"
+#include "spindle/task.hpp"
 
 namespace spindle::net {
 
@@ -99,6 +103,7 @@ TcpStream TcpStream::connect(const Endpoint& endpoint, const Context& ctx) {
       ::socket(endpoint.data()->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) detail::throw_errno(detail::last_errno(), kConnect);
   TcpStream s(own(fd));
+  std::uint32_t seen = s.pd_->edges(IoDir::write);
   int rc;
   do {
     rc = ::connect(fd, endpoint.data(), endpoint.size());
@@ -107,7 +112,8 @@ TcpStream TcpStream::connect(const Endpoint& endpoint, const Context& ctx) {
     if (const int err = detail::last_errno(); err != EINPROGRESS)
       detail::throw_errno(err, kConnect);
     for (;;) {
-      detail::wait_ready(*s.pd_, IoDir::write, ctx, std::nullopt, kConnect);
+      detail::wait_ready(*s.pd_, IoDir::write, ctx, std::nullopt, kConnect, seen);
+      seen = s.pd_->edges(IoDir::write);
       int err = 0;
       socklen_t len = sizeof err;
       if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
@@ -146,13 +152,21 @@ TcpStream TcpStream::connect(std::string_view host, std::uint16_t port, const Co
 std::size_t TcpStream::read_some(void* buf, std::size_t n, const Context& ctx) {
   require_open(pd_, kRead);
   if (n == 0) return 0;
+  // Only tasks wait through the netpoller, which counts the edges the hint relies on.
+  const bool task = in_task();
   for (;;) {
-    const ssize_t r = ::recv(pd_->fd, buf, n, 0);
-    if (r >= 0) return static_cast<std::size_t>(r);
-    const int err = detail::last_errno();
-    if (err == EINTR) continue;
-    if (err != EAGAIN && err != EWOULDBLOCK) detail::throw_errno(err, kRead);
-    detail::wait_ready(*pd_, IoDir::read, ctx, read_deadline_, kRead);
+    const std::uint32_t seen = pd_->edges(IoDir::read);
+    if (!task || !pd_->drained_at(seen)) {
+      const ssize_t r = ::recv(pd_->fd, buf, n, 0);
+      if (r >= 0) {
+        if (task) pd_->note_read(r > 0 && static_cast<std::size_t>(r) < n, seen);
+        return static_cast<std::size_t>(r);
+      }
+      const int err = detail::last_errno();
+      if (err == EINTR) continue;
+      if (err != EAGAIN && err != EWOULDBLOCK) detail::throw_errno(err, kRead);
+    }
+    detail::wait_ready(*pd_, IoDir::read, ctx, read_deadline_, kRead, seen);
   }
 }
 
@@ -170,6 +184,7 @@ void TcpStream::write_all(const void* buf, std::size_t n, const Context& ctx) {
   require_open(pd_, kWrite);
   const auto* p = static_cast<const char*>(buf);
   while (n > 0) {
+    const std::uint32_t seen = pd_->edges(IoDir::write);
     const ssize_t r = ::send(pd_->fd, p, n, MSG_NOSIGNAL);
     if (r >= 0) {
       p += r;
@@ -179,7 +194,7 @@ void TcpStream::write_all(const void* buf, std::size_t n, const Context& ctx) {
     const int err = detail::last_errno();
     if (err == EINTR) continue;
     if (err != EAGAIN && err != EWOULDBLOCK) detail::throw_errno(err, kWrite);
-    detail::wait_ready(*pd_, IoDir::write, ctx, write_deadline_, kWrite);
+    detail::wait_ready(*pd_, IoDir::write, ctx, write_deadline_, kWrite, seen);
   }
 }
 
@@ -254,6 +269,7 @@ TcpListener TcpListener::bind(std::string_view host, std::uint16_t port, int bac
 TcpStream TcpListener::accept(const Context& ctx) {
   require_open(pd_, kAccept);
   for (;;) {
+    const std::uint32_t seen = pd_->edges(IoDir::read);
     const int fd = ::accept4(pd_->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       const int one = 1;  // best effort, as Go: a peer that already reset is the reader's news
@@ -263,7 +279,7 @@ TcpStream TcpListener::accept(const Context& ctx) {
     const int err = detail::last_errno();
     if (err == EINTR || err == ECONNABORTED) continue;
     if (err != EAGAIN && err != EWOULDBLOCK) detail::throw_errno(err, kAccept);
-    detail::wait_ready(*pd_, IoDir::read, ctx, deadline_, kAccept);
+    detail::wait_ready(*pd_, IoDir::read, ctx, deadline_, kAccept, seen);
   }
 }
 

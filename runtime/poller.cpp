@@ -70,6 +70,12 @@ std::size_t wake_all(IoWaitNode*& head) {
   return n;
 }
 
+// One more edge seen; under the PollDesc's lock, so no read-modify-write is needed.
+void bump(std::atomic<std::uint32_t>& edges) noexcept {
+  // relaxed load: only pollers holding mu write it. release: pairs with PollDesc::edges().
+  edges.store(edges.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::system_category(), what);
 }
@@ -105,8 +111,9 @@ PollDesc* poll_desc_open(int fd) {
   std::lock_guard lock(pd->mu);
   pd->fd = fd;
   pd->poller_id = 0;
-  pd->read_ready = pd->write_ready = false;
   pd->closed = false;
+  pd->read_final.store(false, std::memory_order_relaxed);  // relaxed: published by mu
+  pd->note_read(false, 0);
   pd->readers = pd->writers = nullptr;
   return pd;
 }
@@ -165,7 +172,7 @@ void Poller::add(PollDesc& pd) {
   std::lock_guard lock(pd.mu);
   if (pd.poller_id == id_ || pd.closed) return;
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
   ev.data.u64 = (std::uint64_t{pd.gen} << 32) | pd.index;
   if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, pd.fd, &ev) != 0 && errno != EEXIST) {
     throw_errno("spindle: epoll_ctl(EPOLL_CTL_ADD)");
@@ -173,14 +180,10 @@ void Poller::add(PollDesc& pd) {
   pd.poller_id = id_;
 }
 
-ArmResult Poller::arm(PollDesc& pd, IoDir dir, IoWaitNode& node) {
+ArmResult Poller::arm(PollDesc& pd, IoDir dir, IoWaitNode& node, std::uint32_t seen) {
   std::lock_guard lock(pd.mu);
   if (pd.closed) return ArmResult::closed;
-  bool& ready = dir == IoDir::read ? pd.read_ready : pd.write_ready;
-  if (ready) {
-    ready = false;
-    return ArmResult::ready;
-  }
+  if (pd.edges(dir) != seen) return ArmResult::ready;
   push(dir == IoDir::read ? pd.readers : pd.writers, node);
   waiters_.fetch_add(1, std::memory_order_seq_cst);
   return ArmResult::armed;
@@ -213,19 +216,16 @@ std::size_t Poller::poll(int timeout_ms, bool owner) {
     const std::uint32_t ev = events[i].events;
     std::lock_guard lock(pd->mu);
     if (pd->closed || pd->gen != static_cast<std::uint32_t>(tag >> 32)) continue;  // stale
-    if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
-      if (pd->readers != nullptr) {
-        woken += wake_all(pd->readers);
-      } else {
-        pd->read_ready = true;
+    if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) != 0) {
+      if ((ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) != 0) {
+        pd->read_final.store(true, std::memory_order_relaxed);  // relaxed: released below
       }
+      bump(pd->read_edges);
+      woken += wake_all(pd->readers);
     }
     if ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) {
-      if (pd->writers != nullptr) {
-        woken += wake_all(pd->writers);
-      } else {
-        pd->write_ready = true;
-      }
+      bump(pd->write_edges);
+      woken += wake_all(pd->writers);
     }
   }
   return woken;

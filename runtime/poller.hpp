@@ -9,10 +9,12 @@
 // Waking that worker for new work writes the poller's eventfd (Scheduler::wake_one calls
 // Poller::kick when the worker it picked is the one inside epoll_wait).
 //
-// PollDesc invariants (all fields under PollDesc::mu):
-//  * For each direction, at most one of `ready` and a non-empty waiter list: readiness that
-//    finds no waiter is remembered in `ready`; a waiter that finds `ready` consumes it
-//    instead of parking. So an edge that arrives between EAGAIN and arm() is never lost.
+// PollDesc invariants (all fields under PollDesc::mu; the edge counts are also read without):
+//  * For each direction the pollers count the edges they see. Whoever is about to try a
+//    system call snapshots the count first and passes it to arm(): a count that moved means
+//    an edge came since, and arm() says "ready" instead of parking. So an edge that arrives
+//    between EAGAIN and arm() is never lost, and an edge older than the snapshot (its data
+//    already read by that system call) does not cause a second, useless try.
 //  * Readiness wakes every waiter of that direction (several tasks may accept on one
 //    listener); those that lose the race for the data see EAGAIN and arm again.
 //  * Whoever unlinks a waiter (the poller on readiness, close(), or the owner in disarm())
@@ -57,13 +59,42 @@ struct PollDesc {
   int fd = -1;
   std::uint32_t gen = 0;          // bumped on every close; tags epoll events
   std::uint64_t poller_id = 0;    // the Poller the fd was last added to; 0: none
-  bool read_ready = false;        // an edge arrived with no reader waiting
-  bool write_ready = false;       // same for writers
   bool closed = false;            // close() ran: waiters must give up
   IoWaitNode* readers = nullptr;  // tasks parked for readability
   IoWaitNode* writers = nullptr;  // tasks parked for writability
   std::uint32_t index = 0;        // position in the process-wide table (immutable)
   PollDesc* next_free = nullptr;  // free list link, under the table's lock
+
+  // Readiness edges the pollers have seen, per direction: bumped under mu (release, after
+  // read_final), read without it. A caller snapshots the count before its system call and
+  // hands it to arm(), which reports ready if an edge came after the snapshot.
+  std::atomic<std::uint32_t> read_edges{0};
+  std::atomic<std::uint32_t> write_edges{0};
+  // A poller saw hang-up, error or urgent data. From then on a short read proves nothing:
+  // a read stops short before a FIN or an urgent mark, and those bring no later edge.
+  std::atomic<bool> read_final{false};
+  // Left by a task whose read came back short: the read_edges snapshot taken before it
+  // (kNoDrainHint: none). A short read emptied the socket, and anything that arrived since
+  // brings an edge of its own, so while read_edges still equals the snapshot the next read
+  // may arm without trying recv (the edge, pending in epoll, will wake it).
+  static constexpr std::uint64_t kNoDrainHint = ~std::uint64_t{0};
+  std::atomic<std::uint64_t> read_drained{kNoDrainHint};
+
+  std::uint32_t edges(IoDir dir) const noexcept {
+    // acquire: pairs with the poller's release increment, so read_final is current too.
+    return (dir == IoDir::read ? read_edges : write_edges).load(std::memory_order_acquire);
+  }
+  /// Whether a read that snapshotted `seen` may skip recv and arm at once.
+  bool drained_at(std::uint32_t seen) const noexcept {
+    // relaxed: a hint owned by the reader; read_final is ordered by edges()' acquire.
+    return read_drained.load(std::memory_order_relaxed) == seen &&
+           !read_final.load(std::memory_order_relaxed);
+  }
+  /// Records the outcome of a read that snapshotted `seen` (short: returned less than asked).
+  void note_read(bool short_read, std::uint32_t seen) noexcept {
+    // relaxed: see drained_at().
+    read_drained.store(short_read ? seen : kNoDrainHint, std::memory_order_relaxed);
+  }
 };
 
 /// A PollDesc for `fd` from the process-wide table (never freed; recycled).
@@ -89,9 +120,9 @@ class Poller {
   /// Adds pd's fd to this epoll set (once per poller); throws std::system_error on failure.
   void add(PollDesc& pd);
 
-  /// Registers `node` (its waiter set) for readiness of `pd` in `dir`, unless readiness is
-  /// already pending.
-  ArmResult arm(PollDesc& pd, IoDir dir, IoWaitNode& node);
+  /// Registers `node` (its waiter set) for readiness of `pd` in `dir`, unless an edge came
+  /// after `seen` (pd.edges(dir) taken before the system call that would block).
+  ArmResult arm(PollDesc& pd, IoDir dir, IoWaitNode& node, std::uint32_t seen);
   /// Unregisters `node` if still registered. Afterwards nothing touches its waiter.
   void disarm(PollDesc& pd, IoDir dir, IoWaitNode& node) noexcept;
 
