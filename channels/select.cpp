@@ -65,11 +65,12 @@ class Enrolment {
 
   ~Enrolment() {
     if (count_ == 0) return;
-    // Only on unwinding (park() threw): stop further claims, then take every lock, which
-    // also waits out a claimer that is completing us right now (it unparks under the lock).
+    // Only on unwinding (park() threw): stop further claims, take every lock (failed
+    // claimers may still be walking our entries), and wait out a claimer that won.
     const bool claimed_by_other = !ctx_.try_claim(SelectCtx::kAborted);
     unenroll_all(SelectCtx::kWaiting);
     if (claimed_by_other) {
+      ctx_.wait_for_claimer();
       // acquire: pairs with the claimer's CAS; we only read which case it chose.
       const std::uint32_t won = ctx_.state.load(std::memory_order_acquire);
       if (won < n_) cases_[won]->forward_wakeup();

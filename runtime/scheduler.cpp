@@ -178,7 +178,7 @@ void Scheduler::notify_work() noexcept {
 
 bool Scheduler::claim_parked(Fiber* f) noexcept {
   std::uint32_t expected = Fiber::kParked;
-  // acq_rel: acquire pairs with the worker's seq_cst store of kParked (the saved context is
+  // acq_rel: acquire pairs with the worker's release store of kParked (the saved context is
   // complete); release hands the fiber to whoever dequeues it.
   return f->run_state.compare_exchange_strong(expected, Fiber::kRunnable, std::memory_order_acq_rel,
                                               std::memory_order_relaxed);
@@ -190,6 +190,8 @@ void Scheduler::make_runnable(Fiber* f) {
   Worker* w = Worker::current();
   if (w != nullptr && &w->sched == this) {
     w->push_runnext(f);
+    // The only worker is this one, awake: nobody to wake, and the fence is not free.
+    if (workers_.size() == 1) return;
   } else if (sim_ != nullptr) {
     sim_->enqueue_from_outside(f);
     return;

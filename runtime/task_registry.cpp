@@ -290,7 +290,7 @@ TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now, TaskScan
     info.state = "runnable";
     return info;
   }
-  // acquire: pairs with the worker's seq_cst store of kParked, which follows the parking
+  // acquire: pairs with the worker's release store of kParked, which follows the parking
   // fiber's describe() stores: a parked reading sees that park's wait fields.
   switch (f->run_state.load(std::memory_order_acquire)) {
     case Fiber::kRunning:

@@ -180,7 +180,10 @@ void Worker::complete_switch() {
       if (sim != nullptr) sim->on_park(f);
       // The fiber is off its stack now, so it is safe to let an unparker resume it. Publish
       // kParked first: an unparker that sees the waiter parked must find the fiber parked.
-      f->run_state.store(Fiber::kParked, std::memory_order_seq_cst);
+      // release: ordered before the CAS below, whose release the unparker's exchange
+      // acquires; a scan's acquire load sees the wait fields written before it. (Teardown,
+      // the other reader, rescans until every task is gone, so it needs no stronger order.)
+      f->run_state.store(Fiber::kParked, std::memory_order_release);
       std::uint32_t expected = Waiter::kIdle;
       // acq_rel: release pairs with unpark()'s exchange (it then sees kParked and the
       // fiber's saved context); acquire pairs with an earlier unpark's release.

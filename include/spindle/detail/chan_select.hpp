@@ -146,14 +146,15 @@ class SendOp final : public SelectCase {
 
 /// Parks on `ctx` after a single unbuffered operation enrolled `e` on `state`'s queue
 /// (send_or_enroll / recv_or_enroll). On unwinding, unlinks `e` under the channel lock
-/// first, which also waits out a claimer that is completing it right now.
+/// first, and waits out a claimer that is completing it right now.
 template <class Unenroll>
 void park_enrolled(SelectCtx& ctx, Unenroll&& unenroll) {
   try {
     ctx.waiter.park();
   } catch (...) {
-    ctx.try_claim(SelectCtx::kAborted);
+    const bool claimed_by_other = !ctx.try_claim(SelectCtx::kAborted);
     unenroll();
+    if (claimed_by_other) ctx.wait_for_claimer();
     throw;  // ForcedUnwind: never swallowed
   }
 }

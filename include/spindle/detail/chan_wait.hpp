@@ -11,10 +11,15 @@
 //
 // Invariants (all under the lock of the channel that holds the queue):
 //   * an entry is in at most one queue, and `linked` says whether it is;
-//   * whoever claims a context through an entry unlinks that entry, fills in `result`
-//     (and the packet), and calls waiter.unpark() *before releasing the channel lock*; so an
-//     owner that takes the lock of every channel it enrolled on knows no claimer is still
-//     touching its stack (this is what makes unwinding a parked task safe);
+//   * whoever claims a context through an entry unlinks that entry and fills in `result`
+//     (and the packet) under the lock, and calls waiter.unpark() under it or right *after*
+//     releasing it (ChanCompletion, which hand-offs use): the unpark (a CAS or two, a push onto a
+//     run queue, maybe a futex wake) is the longest step, and the lock is what the other parties
+//     spin on. An owner learns it was completed only through that unpark, so it touches nothing
+//     before. One that stops waiting for another reason (unwinding) claims itself with kAborted; if
+//     that fails, a claimer is between its unlock and its unpark, and the owner waits for the
+//     unpark (wait_for_claimer()) before its stack may go (this is what makes unwinding a
+//     parked task safe);
 //   * dead entries (context claimed through another channel, or aborted) may be unlinked by
 //     anyone holding the lock; the owner unlinks whatever is still linked when it wakes.
 #pragma once
@@ -22,7 +27,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <thread>
 
+#include "spindle/detail/chan_lock.hpp"
 #include "spindle/detail/waiter.hpp"
 
 namespace spindle::detail {
@@ -46,6 +53,18 @@ struct SelectCtx {
     return state.compare_exchange_strong(expected, value, std::memory_order_acq_rel,
                                          std::memory_order_acquire);
   }
+  /// After a failed try_claim(kAborted): waits until the winner's unpark() has landed (it is
+  /// a few instructions past its unlock), so the context can be destroyed.
+  void wait_for_claimer() const noexcept {
+    for (int spins = 0; !waiter.notified(); ++spins) {
+      if (spins < 64) {
+        cpu_relax();
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  }
+
   /// True while no one has claimed the context (a hint; only try_claim() decides).
   bool waiting() const noexcept {
     // acquire: pairs with the acq_rel claim; a stale kWaiting only costs a failed claim later.
@@ -73,6 +92,39 @@ struct WaitEntry {
   bool linked = false;    // guarded by the lock of the channel whose queue holds the entry
   WaitEntry* prev = nullptr;
   WaitEntry* next = nullptr;
+};
+
+/// Unparks the owners of a list of claimed entries chained through `next` (out of line: it
+/// is the slow part of a hand-off, and inlined it crowds the buffered fast paths).
+void unpark_claimed(WaitEntry* first) noexcept;
+
+/// Tests only: when set, unpark_claimed() calls it first, i.e. with the partners claimed and
+/// the channel lock released but nobody unparked yet (the window wait_for_claimer() covers).
+extern std::atomic<void (*)()> g_before_hand_off_unpark;
+
+/// Holds a channel's lock, collects the entries claimed under it, and on destruction
+/// releases the lock and then unparks them, in the order they were claimed.
+class ChanCompletion {
+ public:
+  explicit ChanCompletion(ChanLock& lock) noexcept : lock_(lock) { lock_.lock(); }
+  ChanCompletion(const ChanCompletion&) = delete;
+  ChanCompletion& operator=(const ChanCompletion&) = delete;
+  ~ChanCompletion() {
+    lock_.unlock();
+    if (first_ != nullptr) unpark_claimed(first_);
+  }
+  /// `e` was claimed and unlinked, its result (and packet) filled in: unpark it on release.
+  /// Its `next` link is free now (unlinked entries are never walked) and chains the list.
+  void wake(WaitEntry& e) noexcept {
+    e.next = nullptr;
+    (last_ != nullptr ? last_->next : first_) = &e;
+    last_ = &e;
+  }
+
+ private:
+  ChanLock& lock_;
+  WaitEntry* first_ = nullptr;
+  WaitEntry* last_ = nullptr;
 };
 
 /// FIFO of WaitEntries; every member function must be called under the channel lock.

@@ -1,0 +1,88 @@
+// A hand-off claims its partner under the channel lock and unparks it just after releasing
+// the lock. If the runtime unwinds the partner in between, the partner must not leave (and
+// free its stack frame, which holds the Waiter the unpark is about to write) before that
+// unpark lands. The test hook stalls a sender inside that window to make the race certain.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "spindle/detail/chan_wait.hpp"
+#include "spindle/spindle.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::atomic<bool> g_in_window{false};
+std::atomic<bool> g_window_over{false};
+
+void stall_in_window() {
+  g_in_window.store(true);
+  std::this_thread::sleep_for(200ms);
+  g_window_over.store(true);
+}
+
+struct Hook {
+  Hook() {
+    g_in_window.store(false);
+    g_window_over.store(false);
+    spindle::detail::g_before_hand_off_unpark.store(&stall_in_window);
+  }
+  ~Hook() { spindle::detail::g_before_hand_off_unpark.store(nullptr); }
+};
+
+// `receive` blocks on `ch` (a plain receive or a select); a plain thread sends to it and
+// stalls between claiming the receiver and unparking it, while the runtime is destroyed.
+template <class Receive>
+void unwind_during_hand_off(Receive receive) {
+  Hook hook;
+  spindle::Chan<int> ch;  // unbuffered: the send hands the value straight to the receiver
+  std::atomic<int> unwound{0};
+  std::atomic<bool> left_after_window{false};
+  std::thread sender;
+  {
+    spindle::Runtime rt{spindle::Options{.workers = 2, .on_leak = spindle::LeakPolicy::ignore}};
+    rt.block_on([&] {
+      spindle::spawn([&, ch] {
+        struct Leaving {
+          std::atomic<int>& unwound;
+          std::atomic<bool>& after;
+          ~Leaving() {
+            after.store(g_window_over.load());
+            unwound.fetch_add(1);
+          }
+        } leaving{unwound, left_after_window};
+        receive(ch);
+      }).detach();
+    });
+    while (rt.tasks().empty() || rt.tasks().front().state == "runnable" ||
+           rt.tasks().front().state == "running") {
+      std::this_thread::sleep_for(1ms);
+    }
+    sender = std::thread([ch]() mutable { ch.send(7); });
+    while (!g_in_window.load()) std::this_thread::sleep_for(1ms);
+    // ~Runtime: the receiver is parked and claimed but not yet unparked; teardown resumes it
+    // to unwind.
+  }
+  sender.join();
+  EXPECT_EQ(unwound.load(), 1);
+  EXPECT_TRUE(left_after_window.load())
+      << "the unwound receiver left before its claimer's unpark: its frame was gone while "
+         "the claimer still had to write to it";
+}
+
+TEST(ChanHandOff, UnwoundReceiverWaitsForItsClaimer) {
+  unwind_during_hand_off([](spindle::Chan<int> ch) { (void)ch.recv(); });
+}
+
+TEST(ChanHandOff, UnwoundSelectWaitsForItsClaimer) {
+  unwind_during_hand_off([](spindle::Chan<int> ch) {
+    spindle::Chan<int> never;
+    spindle::select(spindle::on_recv(ch, [](std::optional<int>) {}),
+                    spindle::on_recv(never, [](std::optional<int>) {}));
+  });
+}
+
+}  // namespace
