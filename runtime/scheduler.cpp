@@ -295,8 +295,13 @@ void Scheduler::spawn(TaskCore* core) {
   registry_.add(core, w != nullptr ? w->index : registry_.outside_shard());
   if (trace::on()) [[unlikely]]
     trace::record(trace::Event::spawn, core);
-  // relaxed: a counter; teardown reads it with acquire after task_finished()'s release.
-  live_tasks_.fetch_add(1, std::memory_order_relaxed);
+  if (w != nullptr) {
+    // relaxed: only this thread writes it; see live_tasks() for why the reader is safe.
+    w->spawned.store(w->spawned.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  } else {
+    // relaxed: as above; several outside threads may spawn at once, hence the RMW.
+    outside_spawned_.fetch_add(1, std::memory_order_relaxed);
+  }
   if (w != nullptr) {
     w->push_local(queue_item(core));
   } else if (sim_ != nullptr) {
@@ -315,10 +320,8 @@ Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {
     f = acquire_fiber(w);
   } catch (...) {
     core->fail(std::current_exception());
-    if (registry_.finish(core, w != nullptr ? w->index : registry_.outside_shard())) {
-      core->release();
-    }
-    task_finished();
+    if (registry_.finish(core, w->index)) core->release();
+    task_finished(*w);
     return nullptr;
   }
   f->task = core;
@@ -333,9 +336,25 @@ Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {
   return f;
 }
 
-void Scheduler::task_finished() noexcept {
-  // release: teardown's acquire load of zero sees every finished task's effects.
-  live_tasks_.fetch_sub(1, std::memory_order_release);
+void Scheduler::task_finished(Worker& w) noexcept {
+  // release: teardown's acquire load of a zero count sees every finished task's effects.
+  // Only this thread writes it.
+  w.finished.store(w.finished.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
+std::int64_t Scheduler::live_tasks() const noexcept {
+  // Finishes first, then spawns: a task counted as finished was spawned before (its spawn
+  // happens-before its run, which the finish count releases and our acquire takes in), so
+  // the spawn loads below see its spawn, and the difference never drops below the number of
+  // counted tasks still alive. A task that finishes between the two passes is counted as
+  // alive: an overestimate, which callers treat as "not yet".
+  std::int64_t finished = 0;
+  // acquire: pairs with task_finished()'s release store.
+  for (const auto& w : workers_) finished += w->finished.load(std::memory_order_acquire);
+  // relaxed: ordered after the acquire loads above, which is all the argument needs.
+  std::int64_t spawned = outside_spawned_.load(std::memory_order_relaxed);
+  for (const auto& w : workers_) spawned += w->spawned.load(std::memory_order_relaxed);
+  return spawned - finished;
 }
 
 GuardMode Scheduler::guard_mode() const noexcept {
@@ -360,8 +379,7 @@ std::string Scheduler::diagnostics() const {
       << " guard="
       << to_string(guard_mode())
       // relaxed: statistics.
-      << " live_tasks=" << live_tasks_.load(std::memory_order_relaxed) << " stacks=" << fibers
-      << " timers=" << timers_.size()
+      << " live_tasks=" << live_tasks() << " stacks=" << fibers << " timers=" << timers_.size()
       << " mprotect_guarded_stacks(process)=" << mprotect_guarded_stacks();
   return out.str();
 }
@@ -369,7 +387,7 @@ std::string Scheduler::diagnostics() const {
 void Scheduler::wait_quiescent() {
   const auto until = std::chrono::steady_clock::now() + kQuiescenceBound;
   while (std::chrono::steady_clock::now() < until) {
-    if (live_tasks_.load(std::memory_order_acquire) == 0) return;  // acquire: task_finished
+    if (live_tasks() == 0) return;
     bool all_idle = nidle_.load(std::memory_order_seq_cst) == workers_.size() &&
                     spinning_.load(std::memory_order_seq_cst) == 0 && injection_.size_approx() == 0;
     if (all_idle) {
@@ -390,9 +408,9 @@ void Scheduler::unwind_all() {
   shutting_down_.store(true, std::memory_order_release);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   auto progress_at = std::chrono::steady_clock::now();
-  std::int64_t last_live = live_tasks_.load(std::memory_order_acquire);  // acquire: as below
-  while (live_tasks_.load(std::memory_order_acquire) != 0) {             // acquire: task_finished
-    const std::int64_t live = live_tasks_.load(std::memory_order_acquire);  // acquire: as above
+  std::int64_t last_live = live_tasks();
+  while (live_tasks() != 0) {
+    const std::int64_t live = live_tasks();
     const auto now = std::chrono::steady_clock::now();
     if (live != last_live) {
       last_live = live;
@@ -415,10 +433,10 @@ void Scheduler::unwind_all() {
     wake_all();
     // Rescanning is only needed for tasks that block again while unwinding; let the
     // workers run (a scan of a million fibers costs milliseconds) until the count stalls.
-    std::int64_t before = live_tasks_.load(std::memory_order_acquire);  // acquire: as above
+    std::int64_t before = live_tasks();
     for (int i = 0; i < 50; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      std::int64_t now = live_tasks_.load(std::memory_order_acquire);  // acquire: as above
+      std::int64_t now = live_tasks();
       if (now == 0 || (now == before && i >= 2)) break;
       before = now;
     }
@@ -445,9 +463,7 @@ LeakReport Scheduler::leaks(std::chrono::nanoseconds grace, const LeakOptions* f
 }
 
 bool Scheduler::quiet_now() const noexcept {
-  // acquire: pairs with task_finished()'s release.
-  return live_tasks_.load(std::memory_order_acquire) > 0 &&
-         nidle_.load(std::memory_order_seq_cst) == workers_.size() &&
+  return live_tasks() > 0 && nidle_.load(std::memory_order_seq_cst) == workers_.size() &&
          spinning_.load(std::memory_order_seq_cst) == 0 && injection_.size_approx() == 0 &&
          timers_.next_deadline_ns() == TimerHeap::kNever && outside_calls() == 0 &&
          (poller_if_any() == nullptr || poller_if_any()->waiters() == 0);

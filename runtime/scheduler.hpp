@@ -128,7 +128,11 @@ class Scheduler {
     return stop_.load(std::memory_order_acquire);
   }
 
-  void task_finished() noexcept;
+  /// A task finished on `w` (the calling thread's worker).
+  static void task_finished(Worker& w) noexcept;
+  /// Tasks spawned and not finished yet. Never reports zero while a task it counts as
+  /// spawned is alive; a task spawned concurrently may be missed, as with any one counter.
+  std::int64_t live_tasks() const noexcept;
 
   std::size_t worker_count() const noexcept { return workers_.size(); }
   std::size_t stack_size() const noexcept { return stack_size_; }
@@ -165,7 +169,9 @@ class Scheduler {
   std::vector<Fiber*> all_fibers_;  // every fiber ever made; teardown walks it
   std::atomic<int> weakest_guard_{0};
 
-  alignas(64) std::atomic<std::int64_t> live_tasks_{0};
+  // Tasks spawned from threads that are not this runtime's workers (the workers count
+  // their own: Worker::spawned / finished).
+  alignas(64) std::atomic<std::int64_t> outside_spawned_{0};
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> stop_{false};
 

@@ -315,8 +315,7 @@ void SimCore::teardown() noexcept {
   for (;;) {
     // Runnable tasks unwind at their next yield or park.
     drive([] { return false; }, false);
-    // acquire: pairs with task_finished()'s release.
-    const std::int64_t live = sched_->live_tasks_.load(std::memory_order_acquire);
+    const std::int64_t live = sched_->live_tasks();
     if (live == 0) break;
     if (live == last) {
       std::fprintf(stderr,

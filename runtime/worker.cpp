@@ -197,7 +197,7 @@ void Worker::complete_switch() {
     case Action::exit:
       if (sim != nullptr) sim->on_exit(f);
       sched.release_fiber(this, f);
-      sched.task_finished();
+      Scheduler::task_finished(*this);
       break;
     case Action::none:
       break;
