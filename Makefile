@@ -1,5 +1,6 @@
 # Convenience front end for spindle's CMake presets (see CMakePresets.json).
-#   make build         configure + build the default (RelWithDebInfo) tree in build/default
+#   make build         configure + build the default tree in build/default (-O3 -g, as the
+#                      benchmarks build, so optimiser-only warnings fail here too)
 #   make test          default, tsan, asan and clang builds, each followed by its test suite
 #   make test-default  only the default build's tests (quick developer loop)
 #   make test-<preset> any single preset: default, tsan, asan, ucontext, clang

@@ -11,7 +11,12 @@ int main() {
     spindle::Probe square_probe("square");
     auto pipeline = spindle::stage::map([](int v) { return v * v; }, &square_probe) |
                     spindle::stage::filter([](int v) { return v % 3 != 0; }) |
-                    spindle::stage::map([](int v) { return "<" + std::to_string(v) + ">"; });
+                    spindle::stage::map([](int v) {
+                      std::string s = "<";     // appended, not `"<" + ... + ">"`: g++ 12 -O3
+                      s += std::to_string(v);  // warns (-Wrestrict) about its own inlined copy
+                      s += '>';
+                      return s;
+                    });
 
     auto [ctx, cancel] = spindle::with_cancel(spindle::background());
     for (const std::string& s : pipeline(ctx, spindle::generate(ctx, {1, 2, 3, 4, 5, 6}))) {
