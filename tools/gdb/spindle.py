@@ -9,8 +9,8 @@
 # `spindle_debug_schedulers` (runtime/scheduler.hpp) -> each Scheduler's task registry
 # (runtime/task_registry.hpp: shards, each an intrusive list of TaskCore) -> each task's Fiber
 # (runtime/fiber.hpp). It needs the library's debug information and libstdc++'s layouts of
-# std::vector, std::string and std::atomic. x86-64 only for spindle-bt (the saved frame of
-# runtime/context/switch_x86_64.S); the asm context back end, not ucontext.
+# std::vector, std::string and std::atomic. spindle-bt is x86-64 only: it reads the frame
+# runtime/context/switch_x86_64.S saves, or the ucontext_t of the ucontext back end.
 
 import gdb
 from gdb.unwinder import Unwinder, register_unwinder
@@ -128,6 +128,31 @@ SAVED = [("r15", 16), ("r14", 24), ("r13", 32), ("r12", 40), ("rbx", 48), ("rbp"
 RIP_OFFSET, FRAME_SIZE = 64, 72 + 128  # the frame sits below the red zone
 
 
+# glibc's x86-64 ucontext_t: indices into uc_mcontext.gregs (sys/ucontext.h, REG_*).
+UCONTEXT_GREGS = {"r12": 4, "r13": 5, "r14": 6, "r15": 7, "rbp": 10, "rbx": 11, "rsp": 15,
+                  "rip": 16}
+
+
+def _saved_registers(ctx):
+    """The callee-saved registers, rsp and rip of a suspended MachineContext, from either
+    back end: the asm one keeps a stack pointer to its frame, the ucontext one a ucontext_t
+    that swapcontext filled in."""
+    names = [f.name for f in ctx.type.strip_typedefs().fields()]
+    if "uc" in names:
+        gregs = ctx["uc"]["uc_mcontext"]["gregs"]
+        return {name: int(gregs[i]) & 0xFFFFFFFFFFFFFFFF for name, i in UCONTEXT_GREGS.items()}
+    sp = int(ctx["sp"])
+    u64 = gdb.lookup_type("unsigned long")
+
+    def word(addr):
+        return int(gdb.Value(addr).cast(u64.pointer()).dereference())
+
+    regs = {name: word(sp + off) for name, off in SAVED}
+    regs["rip"] = word(sp + RIP_OFFSET)
+    regs["rsp"] = sp + FRAME_SIZE
+    return regs
+
+
 class SpindleBt(gdb.Command):
     """Backtrace of a suspended spindle task. Usage: spindle-bt ID [MAX-FRAMES]"""
 
@@ -151,21 +176,12 @@ class SpindleBt(gdb.Command):
             if rs == 2:
                 raise gdb.GdbError("spindle-bt: task %d is running on a worker thread: use "
                                    "`info threads` and `thread apply all bt`" % want)
-            sp = int(fiber["ctx"]["sp"])
-            self._backtrace(sp, " ".join(args[1:]))
+            self._backtrace(_saved_registers(fiber["ctx"]), " ".join(args[1:]))
             return
         raise gdb.GdbError("spindle-bt: no live task %d (see info spindle-tasks)" % want)
 
     @staticmethod
-    def _backtrace(sp, bt_args):
-        u64 = gdb.lookup_type("unsigned long")
-
-        def word(addr):
-            return int(gdb.Value(addr).cast(u64.pointer()).dereference())
-
-        regs = {name: word(sp + off) for name, off in SAVED}
-        regs["rip"] = word(sp + RIP_OFFSET)
-        regs["rsp"] = sp + FRAME_SIZE
+    def _backtrace(regs, bt_args):
         limit = int(bt_args) if bt_args.strip().isdigit() else 64
         _UNWINDER.regs = regs
         gdb.invalidate_cached_frames()
