@@ -168,7 +168,9 @@ void Scheduler::wake_all() {
   }
 }
 
-void Scheduler::notify_work() noexcept {
+void Scheduler::notify_work(const Worker* from) noexcept {
+  // The only worker is the caller, awake: nobody to wake, and the fence is not free.
+  if (from != nullptr && workers_.size() == 1) return;
   // Spinners will find the work themselves; wake a sleeper only when nobody spins.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (spinning_.load(std::memory_order_seq_cst) != 0) return;
@@ -188,10 +190,9 @@ void Scheduler::make_runnable(Fiber* f) {
   if (trace::on()) [[unlikely]]
     trace::record(trace::Event::unpark, f->task);
   Worker* w = Worker::current();
-  if (w != nullptr && &w->sched == this) {
+  if (w != nullptr && &w->sched != this) w = nullptr;
+  if (w != nullptr) {
     w->push_runnext(f);
-    // The only worker is this one, awake: nobody to wake, and the fence is not free.
-    if (workers_.size() == 1) return;
   } else if (sim_ != nullptr) {
     sim_->enqueue_from_outside(f);
     return;
@@ -199,7 +200,7 @@ void Scheduler::make_runnable(Fiber* f) {
     san::publish(f);
     injection_.enqueue(f);
   }
-  notify_work();
+  notify_work(w);
 }
 
 Fiber* Scheduler::new_fiber() {
@@ -311,7 +312,7 @@ void Scheduler::spawn(TaskCore* core) {
     san::publish(queue_item(core));
     injection_.enqueue(queue_item(core));
   }
-  notify_work();
+  notify_work(w);
 }
 
 Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {

@@ -103,7 +103,9 @@ class Scheduler {
   SimCore* simulation() const noexcept { return sim_; }
 
   // Idle protocol, used by workers.
-  void notify_work() noexcept;
+  /// New work was queued; wakes a sleeping worker if nobody spins. `from`: the calling
+  /// thread's worker when it belongs to this runtime (nullptr otherwise).
+  void notify_work(const Worker* from = nullptr) noexcept;
   std::atomic<std::uint32_t>& spinning() noexcept { return spinning_; }
   void push_idle(Worker* w);
   bool remove_idle(Worker* w);

@@ -20,6 +20,23 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
+/// Spin a little, then yield the OS thread: for the short windows in which another thread
+/// has claimed something but not yet published it (a ring slot, a hand-off's unpark).
+class SpinBackoff {
+ public:
+  void pause() noexcept {
+    if (step_ < 10) {
+      for (int i = 0; i < (1 << step_); ++i) cpu_relax();
+      ++step_;
+    } else {
+      std::this_thread::yield();
+    }
+  }
+
+ private:
+  int step_ = 0;
+};
+
 class ChanLock {
  public:
   void lock() noexcept {

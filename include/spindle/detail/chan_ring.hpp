@@ -35,7 +35,6 @@
 #include <memory>
 #include <new>
 #include <optional>
-#include <thread>
 #include <utility>
 
 #include "spindle/detail/chan_lock.hpp"
@@ -47,23 +46,6 @@ enum class ChanStatus {
   ok,         ///< done
   not_ready,  ///< would block (buffer full / empty, no partner waiting)
   closed,     ///< the channel is closed (and, for a receive, drained)
-};
-
-/// Spin a little, then yield the OS thread: for the short windows in which another thread
-/// owns a slot it has claimed but not yet published.
-class SpinBackoff {
- public:
-  void pause() noexcept {
-    if (step_ < 10) {
-      for (int i = 0; i < (1 << step_); ++i) cpu_relax();
-      ++step_;
-    } else {
-      std::this_thread::yield();
-    }
-  }
-
- private:
-  int step_ = 0;
 };
 
 template <class T>

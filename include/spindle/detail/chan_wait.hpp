@@ -27,7 +27,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <thread>
 
 #include "spindle/detail/chan_lock.hpp"
 #include "spindle/detail/waiter.hpp"
@@ -56,13 +55,8 @@ struct SelectCtx {
   /// After a failed try_claim(kAborted): waits until the winner's unpark() has landed (it is
   /// a few instructions past its unlock), so the context can be destroyed.
   void wait_for_claimer() const noexcept {
-    for (int spins = 0; !waiter.notified(); ++spins) {
-      if (spins < 64) {
-        cpu_relax();
-      } else {
-        std::this_thread::yield();
-      }
-    }
+    SpinBackoff backoff;
+    while (!waiter.notified()) backoff.pause();
   }
 
   /// True while no one has claimed the context (a hint; only try_claim() decides).
