@@ -17,7 +17,6 @@ namespace spindle::detail {
 namespace {
 
 constexpr std::size_t kMaxNeverJoined = 10'000;
-constexpr std::uint32_t kSweepEvery = 64;  // spawns between an owner's sweeps
 
 std::int64_t now_ns() { return coarse_now_ns(); }
 
@@ -61,38 +60,42 @@ static bool membarrier_registered() noexcept {
 TaskRegistry::TaskRegistry(std::size_t shards, std::uint64_t runtime_id)
     : asymmetric_(kTrackTasks && membarrier_registered()),
       shards_(shards),
-      runtime_id_(runtime_id) {}
+      runtime_id_(runtime_id) {
+  for (Shard& s : shards_) {
+    if (!has_owner(s)) continue;
+    s.rings = std::make_unique<std::atomic<FinishedRing*>[]>(workers());  // all null (C++20)
+  }
+}
 
 TaskRegistry::~TaskRegistry() {
-  // Every task has finished; some may still wait in a departed stack for their unlink.
-  for (Shard& s : shards_) release_departed(unlink_departed(s));
+  // Every task has finished; some may still be waiting for their unlink and release.
+  for (Shard& s : shards_) {
+    release_list(collect_finished(s));
+    if (s.rings == nullptr) continue;
+    for (std::size_t i = 0; i < workers(); ++i) {
+      delete s.rings[i].load(std::memory_order_relaxed);  // relaxed: the workers are gone
+    }
+  }
   NeverJoinedLog& log = never_joined_log();
   std::lock_guard lock(log.mu);
   std::erase_if(log.entries, [&](const auto& e) { return e.first == runtime_id_; });
 }
 
-void TaskRegistry::owner_enter(Shard& s) noexcept {
+void TaskRegistry::owner_wait(Shard& s) noexcept {
   for (;;) {
-    // relaxed + compiler barrier: a visitor's membarrier() orders this store before our
-    // load below as seen from every thread; without membarrier, a full fence does.
+    // release: nothing to publish, but a visitor waiting for us must not stall on it.
+    s.owner_in.store(false, std::memory_order_release);
+    // acquire: pairs with leave_visit()'s release; what the visitor did happens before us.
+    while (s.visitor_in.load(std::memory_order_acquire)) std::this_thread::yield();
+    // relaxed + barrier, acquire: as in owner_enter().
     s.owner_in.store(true, std::memory_order_relaxed);
     if (asymmetric_) {
       std::atomic_signal_fence(std::memory_order_seq_cst);
     } else {
       std::atomic_thread_fence(std::memory_order_seq_cst);
     }
-    // acquire: pairs with leave_visit()'s release; what the visitor did happens before us.
     if (!s.visitor_in.load(std::memory_order_acquire)) return;
-    // release: nothing to publish, but a visitor waiting for us must not stall on it.
-    s.owner_in.store(false, std::memory_order_release);
-    // acquire: as above.
-    while (s.visitor_in.load(std::memory_order_acquire)) std::this_thread::yield();
   }
-}
-
-void TaskRegistry::owner_leave(Shard& s) noexcept {
-  // release: pairs with visit()'s acquire; our list changes happen before the visit.
-  s.owner_in.store(false, std::memory_order_release);
 }
 
 void TaskRegistry::visit(Shard& s) const noexcept {
@@ -113,29 +116,53 @@ void TaskRegistry::leave_visit(Shard& s) const noexcept {
   if (has_owner(s)) s.visitor_in.store(false, std::memory_order_release);
 }
 
-void TaskRegistry::unlink(Shard& s, TaskCore* core) noexcept {
-  if (core->reg_prev != nullptr) {
-    core->reg_prev->reg_next = core->reg_next;
-  } else {
-    s.head = core->reg_next;
+TaskCore* TaskRegistry::collect_finished(Shard& s) const noexcept {
+  if (s.rings != nullptr) {
+    for (std::size_t i = 0; i < workers(); ++i) {
+      // acquire: pairs with hand_over()'s release store; the ring is initialised.
+      FinishedRing* r = s.rings[i].load(std::memory_order_acquire);
+      if (r == nullptr) continue;
+      // acquire: pairs with hand_over()'s release of tail; the slots below it are written.
+      const std::uint32_t tail = r->tail.load(std::memory_order_acquire);
+      // relaxed: only whoever is inside the shard writes head, and entering orders us
+      // after the previous one inside.
+      std::uint32_t head = r->head.load(std::memory_order_relaxed);
+      if (head == tail) continue;
+      for (; head != tail; ++head) unlink(s, r->slots[head % FinishedRing::kSize]);
+      // release: pairs with hand_over()'s acquire of head; the slots are free to reuse.
+      r->head.store(head, std::memory_order_release);
+    }
   }
-  if (core->reg_next != nullptr) core->reg_next->reg_prev = core->reg_prev;
-  core->reg_prev = core->reg_next = nullptr;
+  TaskCore* out = nullptr;
+  // relaxed peeks: both stacks are nearly always empty, and an exchange is not free.
+  if (s.departed.load(std::memory_order_relaxed) != nullptr) {
+    // acquire: pairs with hand_over()'s release push; the pushed cores are ours now.
+    TaskCore* c = s.departed.exchange(nullptr, std::memory_order_acquire);
+    while (c != nullptr) {
+      TaskCore* next = c->reg_departed_next;
+      unlink(s, static_cast<Node*>(c->reg_node));
+      c->reg_departed_next = out;
+      out = c;
+      c = next;
+    }
+  }
+  if (s.deferred.load(std::memory_order_relaxed) != nullptr) {
+    // acquire: as above. These went through a ring: their nodes are unlinked there.
+    TaskCore* c = s.deferred.exchange(nullptr, std::memory_order_acquire);
+    while (c != nullptr) {
+      TaskCore* next = c->reg_departed_next;
+      c->reg_departed_next = out;
+      out = c;
+      c = next;
+    }
+  }
+  return out;
 }
 
-TaskCore* TaskRegistry::unlink_departed(Shard& s) noexcept {
-  // relaxed peek: the stack is nearly always empty, and an exchange is not free.
-  if (s.departed.load(std::memory_order_relaxed) == nullptr) return nullptr;
-  // acquire: pairs with finish()'s release push; the pushed core's links are ours now.
-  TaskCore* list = s.departed.exchange(nullptr, std::memory_order_acquire);
-  for (TaskCore* c = list; c != nullptr; c = c->reg_departed_next) unlink(s, c);
-  return list;
-}
-
-void TaskRegistry::release_departed(TaskCore* list) noexcept {
+void TaskRegistry::release_list(TaskCore* list) noexcept {
   while (list != nullptr) {
     TaskCore* next = list->reg_departed_next;
-    list->release();  // the reference finish() took for the stack
+    list->release();  // the finisher's reference, which the registry took over
     list = next;
   }
 }
@@ -143,97 +170,137 @@ void TaskRegistry::release_departed(TaskCore* list) noexcept {
 void TaskRegistry::sweep(std::size_t worker) noexcept {
   if constexpr (!kTrackTasks) return;
   Shard& s = shards_[worker];
-  // relaxed peek: usually empty.
-  if (!has_owner(s) || s.departed.load(std::memory_order_relaxed) == nullptr) return;
+  if (!has_owner(s)) return;
   owner_enter(s);
-  TaskCore* departed = unlink_departed(s);
+  TaskCore* held = collect_finished(s);
   owner_leave(s);
-  release_departed(departed);
+  release_list(held);
 }
 
 template <class F>
 void TaskRegistry::for_each_shard_visited(F&& f) const {
   // One membarrier per owned shard; visits are rare (scans, dumps, leak checks).
   for (Shard& s : shards_) {
-    TaskCore* departed = nullptr;
+    TaskCore* held = nullptr;
     {
       std::lock_guard lock(s.visitors);
       visit(s);
-      departed = unlink_departed(s);
+      // Before the walk: a node whose core may be gone must not be followed.
+      held = collect_finished(s);
       try {
+        // relaxed: set by tests before the scan starts.
+        if (auto hook = g_registry_visit_hook.load(std::memory_order_relaxed)) [[unlikely]]
+          hook(static_cast<std::size_t>(&s - shards_.data()));
         f(s);
       } catch (...) {
         leave_visit(s);
-        release_departed(departed);
+        release_list(held);
         throw;
       }
       leave_visit(s);
     }
-    release_departed(departed);
+    release_list(held);
   }
 }
 
-void TaskRegistry::add(TaskCore* core, std::size_t shard) noexcept {
-  if constexpr (!kTrackTasks) return;
-  Shard& s = shards_[shard];
-  core->reg_shard = static_cast<std::uint32_t>(shard);
-  TaskCore* departed = nullptr;
-  if (has_owner(s)) {
-    owner_enter(s);
-    // Not every time: the departed stack's line is written by the other workers, and
-    // reading it on every spawn would pull it across for each one.
-    if (++s.adds % kSweepEvery == 0) departed = unlink_departed(s);
-  } else {
-    s.visitors.lock();
-  }
-  core->reg_prev = nullptr;
-  core->reg_next = s.head;
-  if (s.head != nullptr) s.head->reg_prev = core;
-  s.head = core;
-  if (has_owner(s)) {
-    owner_leave(s);
-  } else {
-    s.visitors.unlock();
-  }
-  release_departed(departed);
-}
-
-bool TaskRegistry::finish(TaskCore* core, std::size_t worker) noexcept {
-  if constexpr (!kTrackTasks) {
-    core->finish();
-    return true;
-  }
-  Shard& s = shards_[core->reg_shard];
-  const bool owned = has_owner(s);
-  const bool local = !owned || worker == core->reg_shard;
-  if (!owned) {
+void TaskRegistry::add_slow(TaskCore* core, Shard& s) {
+  // Where no node is free, make a chunk of them first: the only step that can fail.
+  auto grow = [&s] {
+    constexpr std::size_t kChunk = 256;
+    s.chunks.reserve(s.chunks.size() + 1);
+    auto chunk = std::make_unique<Node[]>(kChunk);
+    for (std::size_t i = 0; i < kChunk; ++i) {
+      chunk[i].next = s.free_nodes;
+      s.free_nodes = &chunk[i];
+    }
+    s.chunks.push_back(std::move(chunk));
+  };
+  if (!has_owner(s)) {
     std::lock_guard lock(s.visitors);
-    unlink(s, core);
-  } else if (local) {
-    owner_enter(s);
-    unlink(s, core);
-    owner_leave(s);
-  } else {
-    // Another worker's shard: its owner unlinks the task later. Gone, for scans, now.
-    // release: pairs with the scan's acquire load.
-    core->reg_gone.store(true, std::memory_order_release);
+    if (s.free_nodes == nullptr) grow();
+    link(s, s.free_nodes, core);
+    return;
+  }
+  owner_enter(s);
+  TaskCore* held = collect_finished(s);
+  if (s.free_nodes == nullptr) {
+    try {
+      grow();
+    } catch (...) {
+      owner_leave(s);
+      release_list(held);
+      throw;
+    }
+  }
+  link(s, s.free_nodes, core);
+  owner_leave(s);
+  release_list(held);
+}
+
+void TaskRegistry::finish_outside(Shard& s, TaskCore* core) noexcept {
+  {
+    std::lock_guard lock(s.visitors);
+    unlink(s, static_cast<Node*>(core->reg_node));
   }
   core->finish();
-  // seq_cst: pairs with Task::drop()'s store; finish()'s exchange of the join word is the
-  // other half of this side (see the header).
-  if (core->handle_state.load(std::memory_order_seq_cst) == TaskCore::HandleState::dropped) {
-    record_never_joined(core);
+  check_dropped(core);
+}
+
+std::atomic<void (*)(std::size_t)> g_registry_visit_hook{nullptr};
+
+TaskRegistry::Stats TaskRegistry::stats() const noexcept {
+  // relaxed: counters for tests, read after the tasks they count were joined.
+  return Stats{ring_full_.load(std::memory_order_relaxed),
+               deferred_.load(std::memory_order_relaxed)};
+}
+
+bool TaskRegistry::hand_over(Shard& s, TaskCore* core, std::size_t worker) noexcept {
+  auto push = [core](std::atomic<TaskCore*>& stack) {
+    TaskCore* top = stack.load(std::memory_order_relaxed);  // relaxed: the CAS decides
+    do {
+      core->reg_departed_next = top;
+      // release: publishes reg_departed_next (and the core) to collect_finished().
+    } while (!stack.compare_exchange_weak(top, core, std::memory_order_release,
+                                          std::memory_order_relaxed));
+    return false;  // the registry holds the caller's reference now
+  };
+  auto overflow = [&] {
+    ring_full_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+    return push(s.departed);
+  };
+  if (worker >= workers()) return overflow();
+  // acquire: pairs with our own release store below (only this worker installs it).
+  FinishedRing* r = s.rings[worker].load(std::memory_order_acquire);
+  if (r == nullptr) {
+    r = new (std::nothrow) FinishedRing;
+    if (r == nullptr) return overflow();
+    // release: pairs with collect_finished()'s acquire load; the ring is initialised.
+    s.rings[worker].store(r, std::memory_order_release);
   }
-  if (local) return true;
-  // Last: once pushed, the owner may unlink and release the core at any moment. The
-  // caller's reference goes with it and keeps the core alive until then.
-  TaskCore* top = s.departed.load(std::memory_order_relaxed);  // relaxed: the CAS decides
-  do {
-    core->reg_departed_next = top;
-    // release: publishes reg_departed_next (and the core) to unlink_departed().
-  } while (!s.departed.compare_exchange_weak(top, core, std::memory_order_release,
-                                             std::memory_order_relaxed));
-  return false;
+  // relaxed: only this worker writes tail.
+  const std::uint32_t tail = r->tail.load(std::memory_order_relaxed);
+  if (tail - r->head_seen == FinishedRing::kSize) {
+    // acquire: pairs with collect_finished()'s release; the slots it read are free.
+    r->head_seen = r->head.load(std::memory_order_acquire);
+    if (tail - r->head_seen == FinishedRing::kSize) return overflow();
+  }
+  r->slots[tail % FinishedRing::kSize] = static_cast<Node*>(core->reg_node);
+  // release: pairs with collect_finished()'s acquire; publishes the slot.
+  r->tail.store(tail + 1, std::memory_order_release);
+  // The visitor handshake (see the header): a visitor's membarrier() orders the store
+  // above before the load below as seen from every thread; without membarrier, a fence.
+  if (asymmetric_) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  } else {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+  // acquire: a visitor may be walking the list and reading this core; then it must live
+  // until someone inside later releases it.
+  if (s.visitor_in.load(std::memory_order_acquire)) {
+    deferred_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+    return push(s.deferred);
+  }
+  return true;
 }
 
 void record_never_joined(TaskCore* core) noexcept {
@@ -323,7 +390,8 @@ std::vector<TaskScan> TaskRegistry::scan(const TaskCore* exclude) const {
   std::vector<TaskScan> out;
   const std::int64_t now = now_ns();
   for_each_shard_visited([&](const Shard& s) {
-    for (const TaskCore* c = s.head; c != nullptr; c = c->reg_next) {
+    for (const Node* n = s.head; n != nullptr; n = n->next) {
+      const TaskCore* c = n->core;
       // acquire: pairs with finish()'s release; a task marked gone has finished.
       if (c == exclude || c->reg_gone.load(std::memory_order_acquire)) continue;
       TaskScan& t = out.emplace_back();

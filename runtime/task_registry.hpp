@@ -1,21 +1,34 @@
 // The task registry: every task of a runtime from spawn until it finishes, so that
 // Runtime::tasks(), leak checks, dumps and teardown can name each one.
 //
-// Tasks are kept in intrusive lists, one per worker plus one for spawns from outside
-// threads. A spawn on worker w links into shard w, and most tasks also finish on w: those
-// two are the hot path, and they cost no atomic read-modify-write. Shard w is guarded by an
-// asymmetric lock: its owner (worker w's thread) announces itself with a plain store and a
-// compiler barrier; everyone else (scans, a rename from another worker) is a "visitor" who
-// announces itself and then runs membarrier(2), which makes every thread of the process
+// Tasks are kept in lists of nodes, one list per worker plus one for spawns from outside
+// threads. A spawn on worker w links a node into shard w, and most tasks also finish on w:
+// those two are the hot path, and they cost no atomic read-modify-write. Shard w is guarded
+// by an asymmetric lock: its owner (worker w's thread) announces itself with a plain store
+// and a compiler barrier; everyone else (scans, a rename from another worker) is a "visitor"
+// who announces itself and then runs membarrier(2), which makes every thread of the process
 // execute a full barrier, so either the owner sees the visitor or the visitor sees the
 // owner. Visits are rare and may cost microseconds. Where membarrier is not available both
-// sides use a full fence. A task that finishes on another worker does not unlink itself: it
-// marks itself gone, hands its fiber's reference to the registry (which keeps the core
-// alive) and pushes itself onto the shard's lock-free stack of departed tasks, which the
-// owner (or a visitor) unlinks and releases later.
+// sides use a full fence.
+//
+// A task that finishes on another worker f cannot unlink itself. It marks its core gone and
+// writes its node's address into the shard's ring for f (single producer: f; the consumer
+// is whoever is inside the shard), which the owner drains every so often; it then drops its
+// own reference to the core as usual. The nodes live in the shard, apart from the cores, so
+// the owner unlinks a node without touching a core that another worker's cache holds, and
+// the finisher needs no read-modify-write on a line the owner uses. The node may still be
+// linked after its core is gone: a visitor therefore drains the rings before it walks, and
+// the finisher, after publishing, checks for a visitor with the same membarrier handshake
+// as the owner's (publish, compiler barrier, load). If a visitor is inside, the visitor may
+// be about to read the core, so the finisher hands its reference to the shard's "deferred"
+// stack instead, released by the next one inside. When a ring is full (its owner has been
+// busy), the finisher pushes the core onto the shard's "departed" stack and hands over its
+// reference: whoever is inside next unlinks the core's node and releases it.
+//
 // Either way a task is out of the registry (unlinked or marked gone) before its joiner is
 // woken, so a join followed by a leak check never sees it. The shard for outside threads
-// has no owner; everyone visits it, without membarrier.
+// has no owner and no rings; everyone visits it, without membarrier. Nodes are kept for
+// reuse until the registry goes (24 bytes per task at the peak).
 //
 // Never-joined tasks: a task whose handle was dropped without join() or detach() is reported
 // while alive (from its registry entry) and, once finished, from a process-wide bounded log
@@ -30,10 +43,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string_view>
 #include <vector>
 
+#include "runtime/tracking.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/detail/waiter.hpp"
 #include "spindle/leaks.hpp"
@@ -57,19 +72,20 @@ class TaskRegistry {
   ~TaskRegistry();
 
   /// Registers a spawned task in `shard`: the caller's worker index (the shard it owns), or
-  /// outside_shard() from any other thread.
-  void add(TaskCore* core, std::size_t shard) noexcept;
+  /// outside_shard() from any other thread. Throws std::bad_alloc when a node cannot be had.
+  inline void add(TaskCore* core, std::size_t shard);
   /// A task's body is done: takes it out of the registry, then wakes its joiner (out first,
   /// so a join followed by a leak check never sees it), and records it if its handle was
   /// already dropped. `worker`: the caller's worker index, or outside_shard() if none.
   /// Returns whether the caller still holds its reference to the core; false: the registry
   /// took it over (released once the task is unlinked).
-  [[nodiscard]] bool finish(TaskCore* core, std::size_t worker) noexcept;
+  [[nodiscard]] inline bool finish(TaskCore* core, std::size_t worker) noexcept;
 
   std::size_t outside_shard() const noexcept { return shards_.size() - 1; }
 
-  /// Unlinks and releases the tasks of `worker`'s shard that finished on other workers
-  /// (the owner does this every so often when it spawns; a worker about to sleep calls it).
+  /// Unlinks the tasks of `worker`'s shard that finished on other workers and releases what
+  /// the registry holds of them (the owner does this every so often when it spawns; a
+  /// worker about to sleep calls it).
   void sweep(std::size_t worker) noexcept;
 
   /// Live tasks except `exclude`, then (if asked) the finished never-joined ones.
@@ -83,6 +99,13 @@ class TaskRegistry {
 
   /// Renames a live task (its own call, or before it is registered); `worker` as in finish().
   void set_name(TaskCore* core, std::string_view name, std::size_t worker);
+
+  /// How often the slow paths of a finish on another worker were taken (for tests).
+  struct Stats {
+    std::uint64_t ring_full = 0;  // the ring was full: handed over through `departed`
+    std::uint64_t deferred = 0;   // a visitor was inside: the release was deferred
+  };
+  Stats stats() const noexcept;
 
   /// Describes a live core; `scan` (optional) receives the raw wait facts.
   static TaskInfo describe(const TaskCore& core, std::int64_t now_ns, TaskScan* scan = nullptr);
@@ -104,37 +127,182 @@ class TaskRegistry {
     void lock_contended() noexcept;
     std::atomic<bool> locked_{false};
   };
+  /// A task's entry in its shard's list; only whoever is inside the shard touches it.
+  struct Node {
+    Node* prev = nullptr;
+    Node* next = nullptr;
+    TaskCore* core = nullptr;
+  };
+  /// Nodes of tasks that finished on one other worker, not yet unlinked. Single producer
+  /// (that worker); the consumer is whoever is inside the shard.
+  struct FinishedRing {
+    static constexpr std::uint32_t kSize = 128;
+    alignas(64) std::atomic<std::uint32_t> tail{0};  // written by the producer
+    std::uint32_t head_seen = 0;                     // the producer's last look at head
+    alignas(64) std::atomic<std::uint32_t> head{0};  // written by the consumer
+    Node* slots[kSize] = {};
+  };
   struct alignas(64) Shard {
-    std::atomic<bool> owner_in{false};    // the owner is inside (or about to be)
-    std::atomic<bool> visitor_in{false};  // a visitor is inside (or about to be)
-    SpinLock visitors;                    // one visitor at a time
-    std::uint32_t adds = 0;  // the owner's count, to sweep departed tasks every so often
-    TaskCore* head = nullptr;
-    // Finished elsewhere, still linked; pushed by other workers, so on a line of its own.
+    // Written by the owner on every spawn and finish.
+    std::atomic<bool> owner_in{false};  // the owner is inside (or about to be)
+    std::uint32_t ops = 0;  // the owner's spawns and finishes, to drain the rings every so often
+    Node* head = nullptr;
+    Node* free_nodes = nullptr;
+    std::vector<std::unique_ptr<Node[]>> chunks;  // where the nodes live
+    // Read by the owner and the finishing workers, written only by visitors (rarely).
+    alignas(64) std::atomic<bool> visitor_in{false};  // a visitor is inside (or about to be)
+    SpinLock visitors;                                // one visitor at a time
+    // One ring per worker, made on first use by that worker; none for the outside shard.
+    std::unique_ptr<std::atomic<FinishedRing*>[]> rings;
+    // Written by other workers. Both hold cores whose reference the registry took over:
+    // `departed` ones are still linked, `deferred` ones went through a ring while a visitor
+    // was inside.
     alignas(64) std::atomic<TaskCore*> departed{nullptr};
+    std::atomic<TaskCore*> deferred{nullptr};
   };
 
   /// Every shard but the last (the outside threads') belongs to a worker. Decided by
   /// address, so asking does not touch the shard's cache line.
   bool has_owner(const Shard& s) const noexcept { return &s != &shards_.back(); }
-  void owner_enter(Shard& s) noexcept;
-  void owner_leave(Shard& s) noexcept;
+  std::size_t workers() const noexcept { return shards_.size() - 1; }
+  inline void owner_enter(Shard& s) noexcept;
+  static inline void owner_leave(Shard& s) noexcept;
+  void owner_wait(Shard& s) noexcept;   // owner_enter() met a visitor
   void visit(Shard& s) const noexcept;  // after visitors.lock(); once per shard per visit
   void leave_visit(Shard& s) const noexcept;
-  /// Unlinks the departed tasks (inside the shard); returns them for release() outside.
-  static TaskCore* unlink_departed(Shard& s) noexcept;
-  static void release_departed(TaskCore* list) noexcept;
-  static void unlink(Shard& s, TaskCore* core) noexcept;
+  /// Inside the shard: unlinks what finished elsewhere (rings, departed) and returns the
+  /// cores whose references the registry holds, for release_list() outside.
+  TaskCore* collect_finished(Shard& s) const noexcept;
+  static void release_list(TaskCore* list) noexcept;
+  /// Inside the shard: a node for `core` (allocates a chunk when none is free; may throw).
+  static inline void link(Shard& s, Node* n, TaskCore* core) noexcept;
+  static inline void unlink(Shard& s, Node* node) noexcept;
+  /// add() where no node is free, the owner is due to drain, or the shard has no owner.
+  void add_slow(TaskCore* core, Shard& s);
+  /// finish() of a task from the outside threads' shard.
+  void finish_outside(Shard& s, TaskCore* core) noexcept;
+  /// The never-joined check after a task's finish (see the header).
+  static inline void check_dropped(TaskCore* core) noexcept;
+  static constexpr std::uint32_t kDrainEvery = 64;  // spawns and finishes between drains
+  /// A task of shard `s` finished on worker `worker` (not s's owner): see the header.
+  bool hand_over(Shard& s, TaskCore* core, std::size_t worker) noexcept;
   template <class F>
   void for_each_shard_visited(F&& f) const;
 
   bool asymmetric_;  // membarrier(2) is available
+  std::atomic<std::uint64_t> ring_full_{0};
+  std::atomic<std::uint64_t> deferred_{0};
   mutable std::vector<Shard> shards_;
   std::uint64_t runtime_id_;
 };
 
+/// Test hook: called inside each shard a scan visits, after the finished tasks are collected
+/// and before the walk, with the shard's index.
+extern std::atomic<void (*)(std::size_t)> g_registry_visit_hook;
+
 /// Records a finished task whose handle was dropped unjoined (deduplicated per task).
 void record_never_joined(TaskCore* core) noexcept;
+
+// The hot paths, inline: a spawn and a finish on the owning worker.
+
+inline void TaskRegistry::owner_enter(Shard& s) noexcept {
+  // relaxed + compiler barrier: a visitor's membarrier() orders this store before our
+  // load below as seen from every thread; without membarrier, a full fence does.
+  s.owner_in.store(true, std::memory_order_relaxed);
+  if (asymmetric_) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  } else {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+  // acquire: pairs with leave_visit()'s release; what the visitor did happens before us.
+  if (s.visitor_in.load(std::memory_order_acquire)) [[unlikely]]
+    owner_wait(s);
+}
+
+inline void TaskRegistry::owner_leave(Shard& s) noexcept {
+  // release: pairs with visit()'s acquire; our list changes happen before the visit.
+  s.owner_in.store(false, std::memory_order_release);
+}
+
+inline void TaskRegistry::link(Shard& s, Node* n, TaskCore* core) noexcept {
+  s.free_nodes = n->next;
+  n->core = core;
+  n->prev = nullptr;
+  n->next = s.head;
+  if (s.head != nullptr) s.head->prev = n;
+  s.head = n;
+  core->reg_node = n;
+}
+
+inline void TaskRegistry::unlink(Shard& s, Node* n) noexcept {
+  if (n->prev != nullptr) {
+    n->prev->next = n->next;
+  } else {
+    s.head = n->next;
+  }
+  if (n->next != nullptr) n->next->prev = n->prev;
+  n->prev = nullptr;
+  n->core = nullptr;
+  n->next = s.free_nodes;
+  s.free_nodes = n;
+}
+
+inline void TaskRegistry::add(TaskCore* core, std::size_t shard) {
+  if constexpr (!kTrackTasks) return;
+  Shard& s = shards_[shard];
+  core->reg_shard = static_cast<std::uint32_t>(shard);
+  if (has_owner(s)) {
+    owner_enter(s);
+    // Not every time: the rings' and stacks' lines are written by the other workers, and
+    // reading them on every spawn would pull them across for each one.
+    if (s.free_nodes != nullptr && ++s.ops % kDrainEvery != 0) [[likely]] {
+      link(s, s.free_nodes, core);
+      owner_leave(s);
+      return;
+    }
+    owner_leave(s);
+  }
+  add_slow(core, s);
+}
+
+inline void TaskRegistry::check_dropped(TaskCore* core) noexcept {
+  // seq_cst: pairs with Task::drop()'s store; finish()'s exchange of the join word is the
+  // other half of this side (see the header).
+  if (core->handle_state.load(std::memory_order_seq_cst) == TaskCore::HandleState::dropped)
+      [[unlikely]]
+    record_never_joined(core);
+}
+
+inline bool TaskRegistry::finish(TaskCore* core, std::size_t worker) noexcept {
+  if constexpr (!kTrackTasks) {
+    core->finish();
+    return true;
+  }
+  Shard& s = shards_[core->reg_shard];
+  if (worker == core->reg_shard && has_owner(s)) [[likely]] {
+    // The owner, on its own shard.
+    owner_enter(s);
+    unlink(s, static_cast<Node*>(core->reg_node));
+    // Finishes count too: an owner busy joining spawns nothing for a while.
+    TaskCore* held = ++s.ops % kDrainEvery == 0 ? collect_finished(s) : nullptr;
+    owner_leave(s);
+    core->finish();
+    check_dropped(core);
+    if (held != nullptr) [[unlikely]]
+      release_list(held);
+    return true;
+  }
+  if (!has_owner(s)) {
+    finish_outside(s, core);
+    return true;
+  }
+  // Another worker's shard: its node stays linked a while. Gone, for scans, now.
+  // release: pairs with the scan's acquire load.
+  core->reg_gone.store(true, std::memory_order_release);
+  core->finish();
+  check_dropped(core);
+  return hand_over(s, core, worker);
+}
 
 /// Keeps what a runtime's teardown found leaked, for testing::LeakCheck (bounded).
 void publish_teardown_leaks(const std::vector<TaskInfo>& leaked) noexcept;

@@ -1,7 +1,11 @@
 // The task registry's cross-worker paths: a task that finishes on a worker other than the
 // one that spawned it is out of every scan at once, even though its shard's owner unlinks it
-// only later; a never-joined one is still recorded exactly once; and scans from outside
+// only later (through the finishing worker's ring, or the shared stack when the ring is
+// full); a never-joined one is still recorded exactly once; a task that finishes while a
+// scan is inside its shard stays alive until the scan is done; and scans from outside
 // threads run safely alongside the owners' lock-free spawns and finishes.
+#include "runtime/task_registry.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/scheduler.hpp"
 #include "runtime/worker.hpp"
 #include "spindle/spindle.hpp"
 
@@ -23,6 +28,10 @@ spindle::Options quiet(std::size_t workers) {
 }
 
 std::size_t worker_index() { return spindle::detail::Worker::current()->index; }
+
+spindle::detail::TaskRegistry& registry() {
+  return spindle::detail::Worker::current()->sched.registry();
+}
 
 // Keeps the worker busy for a while (without yielding), so the other worker steals work.
 void busy_for(std::chrono::microseconds d) {
@@ -57,6 +66,10 @@ TEST(TaskRegistry, TasksFinishedOnOtherWorkersLeaveEveryScanAtOnce) {
       }));
     }
     EXPECT_TRUE(hold_worker_until(finished, kTasks));
+    // The spawning worker was held the whole time: every task finished on the other one,
+    // far more than a ring holds, so the shared stack took the rest.
+    EXPECT_EQ(elsewhere.load(), kTasks);
+    EXPECT_GT(registry().stats().ring_full, 0u);
     for (auto& t : tasks) t.join();
     return rt.tasks().size();  // only this task is left
   });
@@ -99,6 +112,60 @@ TEST(TaskRegistry, NeverJoinedTaskFinishedOnAnotherWorkerIsReportedOnce) {
     EXPECT_EQ(t.name, "dropped");
   }
   EXPECT_GT(elsewhere.load(), 0) << "no task finished on the other worker: path not exercised";
+}
+
+// A scan paused inside the spawning worker's shard while tasks finish on the other worker:
+// those tasks' nodes are still linked and the scan may be about to read their cores, so the
+// finishers must leave the cores to the registry (deferred) instead of dropping them.
+// Under ASan, a core freed too early is a use-after-free in the scan.
+TEST(TaskRegistry, TasksFinishingWhileAScanIsInsideStayAliveForIt) {
+  spindle::Runtime rt{quiet(2)};
+  constexpr int kTasks = 32;
+  std::atomic<int> started{0};
+  std::atomic<int> finished{0};
+  spindle::Chan<int> gate;  // closed to let the tasks finish
+  static std::atomic<std::size_t> pause_shard{~std::size_t{0}};
+  static std::atomic<bool> paused{false};
+  static std::atomic<bool> resume{false};
+  paused = false;
+  resume = false;
+  spindle::detail::g_registry_visit_hook.store([](std::size_t shard) {
+    if (shard != pause_shard.load()) return;
+    paused.store(true);
+    while (!resume.load()) std::this_thread::yield();
+  });
+  std::vector<spindle::TaskInfo> seen;
+  std::thread scanner;
+  rt.block_on([&] {
+    pause_shard = worker_index();
+    for (int i = 0; i < kTasks; ++i) {
+      // Detached: once finished, only the finisher's reference keeps the core alive.
+      spindle::spawn([&] {
+        started.fetch_add(1);
+        EXPECT_FALSE(gate.recv().has_value());  // parked, so the other worker takes more
+        finished.fetch_add(1);
+      }).detach();
+    }
+    // Hold this worker until the other one has started every task, then pause a scan
+    // inside this worker's shard and let the tasks finish under it.
+    EXPECT_TRUE(hold_worker_until(started, kTasks));
+    scanner = std::thread([&] { seen = rt.tasks(); });
+    while (!paused.load()) std::this_thread::yield();
+    gate.close();
+    EXPECT_TRUE(hold_worker_until(finished, kTasks));
+    // Give the finishers time to complete their hand-over (each is counted once done).
+    const auto until = std::chrono::steady_clock::now() + 2s;
+    while (registry().stats().deferred < static_cast<std::uint64_t>(kTasks) &&
+           std::chrono::steady_clock::now() < until) {
+    }
+    resume.store(true);
+    scanner.join();
+    EXPECT_EQ(registry().stats().deferred, static_cast<std::uint64_t>(kTasks));
+    EXPECT_EQ(rt.tasks().size(), 1u);
+  });
+  spindle::detail::g_registry_visit_hook.store(nullptr);
+  for (const spindle::TaskInfo& t : seen) EXPECT_NE(t.state, "finished");
+  EXPECT_TRUE(rt.leaks().empty());
 }
 
 TEST(TaskRegistry, ScansFromThreadsRaceWithSpawnsAndFinishes) {

@@ -7,7 +7,7 @@
 #
 # It reads memory only (no inferior calls), so it works on core files. It walks
 # `spindle_debug_schedulers` (runtime/scheduler.hpp) -> each Scheduler's task registry
-# (runtime/task_registry.hpp: shards, each an intrusive list of TaskCore) -> each task's Fiber
+# (runtime/task_registry.hpp: shards, each a list of nodes pointing at TaskCores) -> each task's Fiber
 # (runtime/fiber.hpp). It needs the library's debug information and libstdc++'s layouts of
 # std::vector, std::string and std::atomic. spindle-bt is x86-64 only: it reads the frame
 # runtime/context/switch_x86_64.S saves, or the ucontext_t of the ucontext back end.
@@ -78,17 +78,54 @@ def _tasks():
     if int(lst) == 0:
         return
     for sched in _vector(lst.dereference()["all"]):
-        for shard in _vector(sched.dereference()["registry_"]["shards_"]):
-            core = shard["head"]
+        registry = sched.dereference()["registry_"]
+        shards = list(_vector(registry["shards_"]))
+        workers = len(shards) - 1
+        for shard in shards:
+            pending = _pending_nodes(shard, workers)
+            node = shard["head"]
             seen = 0
-            while int(core) != 0 and seen < 10_000_000:
-                # A task that finished on another worker stays linked (marked gone) until
-                # its shard's owner unlinks it.
-                if not bool(_atomic(core.dereference()["reg_gone"])):
-                    fiber = _atomic(core.dereference()["fiber"])
-                    yield core.dereference(), (fiber.dereference() if int(fiber) != 0 else None)
-                core = core.dereference()["reg_next"]
+            while int(node) != 0 and seen < 10_000_000:
+                # A node waiting in a ring belongs to a task that finished on another worker;
+                # its core may already be freed. A gone core is finished but still held.
+                if int(node) not in pending:
+                    core = node.dereference()["core"]
+                    if int(core) != 0 and not bool(_atomic(core.dereference()["reg_gone"])):
+                        fiber = _atomic(core.dereference()["fiber"])
+                        yield core.dereference(), (fiber.dereference() if int(fiber) != 0 else None)
+                node = node.dereference()["next"]
                 seen += 1
+
+
+def _unique_array(p):
+    """The pointer inside a libstdc++ std::unique_ptr<T[]>."""
+    impl = p["_M_t"]["_M_t"]
+    for f in impl.type.strip_typedefs().fields():
+        if f.is_base_class:
+            return impl[f]["_M_head_impl"]
+    return impl["_M_head_impl"]
+
+
+def _pending_nodes(shard, workers):
+    """Addresses of the shard's nodes that its rings hold (finished elsewhere, not yet unlinked)."""
+    out = set()
+    try:
+        rings = _unique_array(shard["rings"])
+    except gdb.error:
+        return out
+    if int(rings) == 0:
+        return out
+    for i in range(workers):
+        ring = _atomic((rings + i).dereference())
+        if int(ring) == 0:
+            continue
+        ring = ring.dereference()
+        head, tail = int(_atomic(ring["head"])), int(_atomic(ring["tail"]))
+        size = int(ring["slots"].type.strip_typedefs().range()[1]) + 1
+        while head != tail:
+            out.add(int(ring["slots"][head % size]))
+            head = (head + 1) & 0xFFFFFFFF
+    return out
 
 
 def _state(fiber):

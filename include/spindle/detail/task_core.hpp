@@ -89,11 +89,10 @@ class TaskCore {
   std::uint64_t runtime_id = 0;        // set at spawn; keys the never-joined log
   std::int64_t spawned_ns = 0;         // Clock nanoseconds at spawn
   std::atomic<Fiber*> fiber{nullptr};  // the running fiber, once started
-  TaskCore* reg_prev = nullptr;
-  TaskCore* reg_next = nullptr;
+  void* reg_node = nullptr;            // its entry in the shard's list (a TaskRegistry::Node)
   std::uint32_t reg_shard = 0;
-  TaskCore* reg_departed_next = nullptr;  // in its shard's stack of tasks that finished elsewhere
-  std::atomic<bool> reg_gone{false};      // finished, but still linked until the owner unlinks
+  TaskCore* reg_departed_next = nullptr;  // in one of its shard's stacks of cores to release
+  std::atomic<bool> reg_gone{false};      // finished elsewhere, maybe still linked for a while
   std::atomic<bool> never_joined_noted{false};
 
  protected:
