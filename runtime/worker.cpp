@@ -82,6 +82,7 @@ Worker::Worker(Scheduler& s, std::size_t i)
 
 void Worker::start() {
   seen_.assign(sched.worker_count(), Sightings{});
+  solo_ = sched.worker_count() == 1;
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -279,9 +280,27 @@ void Worker::push_runnext(Fiber* f) {
   }
   // relaxed: only this thread writes the count; thieves use it as a hint, not to read data.
   runnext_gen.store(runnext_gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  // acq_rel: release publishes f to a thief's exchange; acquire takes over the old one.
-  Fiber* old = runnext.exchange(f, std::memory_order_acq_rel);
+  Fiber* old;
+  if (solo_) {
+    // relaxed: with one worker there is no thief, and only this thread touches the slot.
+    old = runnext.load(std::memory_order_relaxed);
+    runnext.store(f, std::memory_order_relaxed);  // relaxed: as above
+  } else {
+    // acq_rel: release publishes f to a thief's exchange; acquire takes over the old one.
+    old = runnext.exchange(f, std::memory_order_acq_rel);
+  }
   if (old != nullptr) deque.push(old);
+}
+
+Fiber* Worker::take_runnext() noexcept {
+  if (solo_) {
+    // relaxed: see push_runnext(); nobody else can take it between the two.
+    Fiber* f = runnext.load(std::memory_order_relaxed);
+    if (f != nullptr) runnext.store(nullptr, std::memory_order_relaxed);  // relaxed: as above
+    return f;
+  }
+  // acquire: pairs with push_runnext()'s release (possibly by a timer on this thread).
+  return runnext.exchange(nullptr, std::memory_order_acquire);
 }
 
 Fiber* Worker::find_global() {
@@ -308,8 +327,7 @@ Fiber* Worker::find_local(bool poll_global) {
   // usually empty; thieves only ever clear it.
   const bool has_next = runnext.load(std::memory_order_relaxed) != nullptr;
   if (has_next && runnext_streak_ < kRunnextStreakLimit) {
-    // acquire: pairs with push_runnext()'s release (possibly by a timer on this thread).
-    if (Fiber* f = runnext.exchange(nullptr, std::memory_order_acquire)) {
+    if (Fiber* f = take_runnext()) {
       ++runnext_streak_;
       return f;
     }
@@ -317,8 +335,7 @@ Fiber* Worker::find_local(bool poll_global) {
   runnext_streak_ = 0;
   if (Fiber* f = deque.pop()) return f;
   if (has_next) {
-    // acquire: as above.
-    if (Fiber* f = runnext.exchange(nullptr, std::memory_order_acquire)) return f;
+    if (Fiber* f = take_runnext()) return f;
   }
   if (yield_head_ != nullptr) {
     Fiber* f = yield_head_;

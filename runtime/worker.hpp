@@ -50,6 +50,8 @@ class Worker {
   void push_local(Fiber* f);
   /// Queues a woken fiber in the run-next slot; the one it displaces goes to the deque.
   void push_runnext(Fiber* f);
+  /// Empties runnext and returns what was there (nullptr if nothing).
+  Fiber* take_runnext() noexcept;
 
   /// Takes work from `victim`: half its deque, or, if `look_at_runnext`, its runnext task.
   /// A lone task is taken only after it waited there a while (see worker.cpp).
@@ -120,6 +122,7 @@ class Worker {
   std::uint32_t tick_ = 0;
   std::uint32_t runnext_streak_ = 0;
   bool spinning_ = false;  // counted in the scheduler's spinning_
+  bool solo_ = false;      // the runtime's only worker: no thief ever touches runnext
   std::uint32_t rng_;
   // Per victim, what this thief last saw waiting there (the deque's top index, runnext's
   // push count; kNotSeen: nothing) and since when.

@@ -145,16 +145,15 @@ class SendOp final : public SelectCase {
 };
 
 /// Parks on `ctx` after a single unbuffered operation enrolled `e` on `state`'s queue
-/// (send_or_enroll / recv_or_enroll). On unwinding, unlinks `e` under the channel lock
-/// first, and waits out a claimer that is completing it right now.
-template <class Unenroll>
-void park_enrolled(SelectCtx& ctx, Unenroll&& unenroll) {
+/// (send_or_enroll / recv_or_enroll). On unwinding, `abort` claims the context and unlinks
+/// `e` under the channel lock; if a partner claimed it first, waits out that partner's
+/// unpark.
+template <class Abort>
+void park_enrolled(SelectCtx& ctx, Abort&& abort) {
   try {
     ctx.waiter.park();
   } catch (...) {
-    const bool claimed_by_other = !ctx.try_claim(SelectCtx::kAborted);
-    unenroll();
-    if (claimed_by_other) ctx.wait_for_claimer();
+    if (!abort()) ctx.wait_for_claimer();
     throw;  // ForcedUnwind: never swallowed
   }
 }
@@ -165,7 +164,7 @@ void chan_send(ChanState<T>* state, T& value, const char* closed_message) {
   if (state == nullptr) block_forever(WaitKind::chan_send);
   if (state->capacity() == 0) {
     // Unbuffered: Go's path, one locked step to hand off or enqueue, then park.
-    SelectCtx ctx(WaitKind::chan_send, state);
+    SelectCtx ctx(WaitKind::chan_send, state, /*one_channel=*/true);
     WaitEntry e;
     e.ctx = &ctx;
     switch (state->send_or_enroll(value, e)) {
@@ -176,7 +175,7 @@ void chan_send(ChanState<T>* state, T& value, const char* closed_message) {
       case ChanStatus::not_ready:
         break;
     }
-    park_enrolled(ctx, [&]() noexcept { state->unenroll_send(e); });
+    park_enrolled(ctx, [&]() noexcept { return state->abort_send(e); });
     // The claimer unlinked `e` and set its result before unparking (acquired by park()).
     if (e.result == WaitEntry::kClosed) throw_channel_closed(closed_message);
     return;
@@ -200,12 +199,12 @@ template <class T>
 std::optional<T> chan_recv(ChanState<T>* state) {
   if (state == nullptr) block_forever(WaitKind::chan_recv);
   if (state->capacity() == 0) {
-    SelectCtx ctx(WaitKind::chan_recv, state);
+    SelectCtx ctx(WaitKind::chan_recv, state, /*one_channel=*/true);
     WaitEntry e;
     e.ctx = &ctx;
     std::optional<T> out;
     if (state->recv_or_enroll(out, e) != ChanStatus::not_ready) return out;
-    park_enrolled(ctx, [&]() noexcept { state->unenroll_recv(e); });
+    park_enrolled(ctx, [&]() noexcept { return state->abort_recv(e); });
     return out;  // filled by the sender (kDone), or empty because of a close (kClosed)
   }
   {

@@ -27,7 +27,8 @@
 // follows the sender's CAS (the receiver sees a value and does not park) or the sender's
 // flag load follows the receiver's store (the sender wakes it). Same for senders on a full
 // ring with head_. The flag may be stale in the other direction (true with only dead
-// entries); that only costs a lock round trip.
+// entries); that only costs a lock round trip. Unbuffered channels have no ring: their
+// flags are only hints for try_send / try_recv (release stores, acquire loads).
 //
 // Who may touch what: the ring is lock-free; the queues, `linked`, `result`, `packet` and
 // closed_ writes happen only under lock_; the `*_waiting_` flags are written under lock_ and
@@ -191,6 +192,11 @@ class ChanState {
   /// Unlinks `e` if still linked; afterwards no claimer touches it any more.
   void unenroll_send(WaitEntry& e) noexcept { unenroll(e, senders_, senders_waiting_); }
   void unenroll_recv(WaitEntry& e) noexcept { unenroll(e, receivers_, receivers_waiting_); }
+  /// For a single-channel context (send_or_enroll / recv_or_enroll) being unwound: claims it
+  /// kAborted and unlinks `e`, under the lock as every claim of it is. False if a partner
+  /// had claimed it first (its unpark may still be on the way).
+  bool abort_send(WaitEntry& e) noexcept { return abort(e, senders_, senders_waiting_); }
+  bool abort_recv(WaitEntry& e) noexcept { return abort(e, receivers_, receivers_waiting_); }
 
  private:
   bool enroll(WaitEntry& e, void* packet, ChanWaitQueue& mine, std::atomic<bool>& mine_waiting,
@@ -205,12 +211,20 @@ class ChanState {
         if (partners.has_waiting_peer(e.ctx)) return true;
       }
       mine.push_back(e);
-      // seq_cst: the flag store of the flag protocol (see the top of this file).
-      mine_waiting.store(true, std::memory_order_seq_cst);
+      // The flag store of the flag protocol (see the top of this file) when buffered.
+      store_flag(mine_waiting, true);
     }
     if (!ring_) return false;
     // seq_cst loads inside: the ring load of the flag protocol.
     return &mine == &senders_ ? ring_->push_ready() : ring_->pop_ready();
+  }
+
+  bool abort(WaitEntry& e, ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
+    ChanLockGuard guard(lock_);
+    if (!e.ctx->try_claim(SelectCtx::kAborted)) return false;
+    q.remove(e);
+    update_flag(q, waiting);
+    return true;
   }
 
   void unenroll(WaitEntry& e, ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
@@ -234,8 +248,7 @@ class ChanState {
   }
 
   // Under `guard`: completes every entry of `q` as closed.
-  static void wake_all(ChanCompletion& guard, ChanWaitQueue& q,
-                       std::atomic<bool>& waiting) noexcept {
+  void wake_all(ChanCompletion& guard, ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
     while (WaitEntry* e = q.claim_first()) {
       e->result = WaitEntry::kClosed;
       guard.wake(*e);
@@ -244,12 +257,20 @@ class ChanState {
   }
 
   // Under lock_.
-  static void update_flag(const ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
+  void update_flag(const ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
     const bool now = !q.empty();
     // relaxed load: the flag is only written under lock_, which we hold.
-    if (waiting.load(std::memory_order_relaxed) != now) {
+    if (waiting.load(std::memory_order_relaxed) != now) store_flag(waiting, now);
+  }
+  void store_flag(std::atomic<bool>& waiting, bool now) noexcept {
+    if (ring_) {
       // seq_cst: a flag store of the flag protocol.
       waiting.store(now, std::memory_order_seq_cst);
+    } else {
+      // release: unbuffered channels decide everything under the lock, and the flag is
+      // only try_send / try_recv's hint (their acquire loads pair with this); no Dekker
+      // pairing to keep, so no locked instruction (two per hand-off otherwise).
+      waiting.store(now, std::memory_order_release);
     }
   }
 

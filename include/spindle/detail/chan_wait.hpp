@@ -36,7 +36,10 @@ namespace spindle::detail {
 /// The shared fate of one blocked operation (a send, a receive, or a whole select).
 struct SelectCtx {
   /// `kind` and `channel` describe the wait for diagnostics (Runtime::tasks()).
-  SelectCtx(WaitKind kind, const void* channel) noexcept : waiter(kind, channel) {}
+  /// `one_channel`: a plain send or receive on one unbuffered channel, whose claims (the
+  /// partners' and the owner's own abort) all happen under that channel's lock.
+  SelectCtx(WaitKind kind, const void* channel, bool one_channel = false) noexcept
+      : single_channel(one_channel), waiter(kind, channel) {}
   SelectCtx(const SelectCtx&) = delete;
   SelectCtx& operator=(const SelectCtx&) = delete;
 
@@ -45,6 +48,13 @@ struct SelectCtx {
 
   /// Claims the context for case `value` (or kAborted). True for exactly one caller.
   bool try_claim(std::uint32_t value) noexcept {
+    if (single_channel) {
+      // relaxed: every claim of this context is made under the one channel's lock, which
+      // orders them; no locked instruction needed (one per hand-off otherwise).
+      if (state.load(std::memory_order_relaxed) != kWaiting) return false;
+      state.store(value, std::memory_order_relaxed);  // relaxed: as above
+      return true;
+    }
     std::uint32_t expected = kWaiting;
     // acq_rel: the winner acquires the owner's enrolment (packet pointers written before the
     // entry was linked, also ordered by the channel lock) and releases nothing yet; the
@@ -65,6 +75,7 @@ struct SelectCtx {
     return state.load(std::memory_order_acquire) == kWaiting;
   }
 
+  const bool single_channel;
   std::atomic<std::uint32_t> state{kWaiting};
   Waiter waiter;
 };
