@@ -197,8 +197,17 @@ void Scheduler::make_runnable(Fiber* f) {
     sim_->enqueue_from_outside(f);
     return;
   } else {
+    // A thread outside the runtime (a blocking-pool thread, a plain thread on a channel):
+    // the task may run, finish and let the runtime be destroyed before this call returns,
+    // so ~Scheduler waits for it. relaxed: ordered before the enqueue's release, which the
+    // task's run (and so the teardown that follows it) comes after.
+    outside_wakers_.fetch_add(1, std::memory_order_relaxed);
     san::publish(f);
     injection_.enqueue(f);
+    notify_work(w);
+    // release: pairs with ~Scheduler's acquire; our reads of the scheduler come first.
+    outside_wakers_.fetch_sub(1, std::memory_order_release);
+    return;
   }
   notify_work(w);
 }
@@ -519,6 +528,8 @@ Scheduler::~Scheduler() {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_all();
   for (auto& w : workers_) w->join();
+  // acquire: pairs with make_runnable()'s release; an outside waker is done with us.
+  while (outside_wakers_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   delete poller_.exchange(nullptr, std::memory_order_seq_cst);
   timers_.clear();
   std::lock_guard lock(pool_mu_);

@@ -174,6 +174,7 @@ class Scheduler {
   // Tasks spawned from threads that are not this runtime's workers (the workers count
   // their own: Worker::spawned / finished).
   alignas(64) std::atomic<std::int64_t> outside_spawned_{0};
+  std::atomic<std::uint32_t> outside_wakers_{0};  // outside threads inside make_runnable()
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> stop_{false};
 
