@@ -195,8 +195,10 @@ class ChanState {
   /// For a single-channel context (send_or_enroll / recv_or_enroll) being unwound: claims it
   /// kAborted and unlinks `e`, under the lock as every claim of it is. False if a partner
   /// had claimed it first (its unpark may still be on the way).
-  bool abort_send(WaitEntry& e) noexcept { return abort(e, senders_, senders_waiting_); }
-  bool abort_recv(WaitEntry& e) noexcept { return abort(e, receivers_, receivers_waiting_); }
+  bool abort_send(WaitEntry& e) noexcept { return abort_enrolled(e, senders_, senders_waiting_); }
+  bool abort_recv(WaitEntry& e) noexcept {
+    return abort_enrolled(e, receivers_, receivers_waiting_);
+  }
 
  private:
   bool enroll(WaitEntry& e, void* packet, ChanWaitQueue& mine, std::atomic<bool>& mine_waiting,
@@ -219,7 +221,7 @@ class ChanState {
     return &mine == &senders_ ? ring_->push_ready() : ring_->pop_ready();
   }
 
-  bool abort(WaitEntry& e, ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
+  bool abort_enrolled(WaitEntry& e, ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
     ChanLockGuard guard(lock_);
     if (!e.ctx->try_claim(SelectCtx::kAborted)) return false;
     q.remove(e);
