@@ -186,6 +186,8 @@ bool Scheduler::claim_parked(Fiber* f) noexcept {
                                               std::memory_order_relaxed);
 }
 
+std::atomic<void (*)()> g_outside_wake_hook{nullptr};
+
 void Scheduler::make_runnable(Fiber* f) {
   if (trace::on()) [[unlikely]]
     trace::record(trace::Event::unpark, f->task);
@@ -205,6 +207,9 @@ void Scheduler::make_runnable(Fiber* f) {
     san::publish(f);
     injection_.enqueue(f);
     notify_work(w);
+    // relaxed: set by tests before the wake-up they stall.
+    if (auto hook = g_outside_wake_hook.load(std::memory_order_relaxed)) [[unlikely]]
+      hook();
     // release: pairs with ~Scheduler's acquire; our reads of the scheduler come first.
     outside_wakers_.fetch_sub(1, std::memory_order_release);
     return;

@@ -184,6 +184,10 @@ class Scheduler {
   friend class SimCore;
 };
 
+/// Test hook: called by a thread outside the runtime that wakes a task, after the task is
+/// queued and a worker notified, before the thread is done with the scheduler.
+extern std::atomic<void (*)()> g_outside_wake_hook;
+
 }  // namespace spindle::detail
 
 /// The process's scheduler list, for debuggers (tools/gdb/spindle.py); nullptr until the first

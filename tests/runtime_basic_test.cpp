@@ -1,11 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "runtime/scheduler.hpp"
 #include "spindle/spindle.hpp"
 
 using namespace std::chrono_literals;
@@ -201,6 +203,42 @@ TEST(Runtime, DiagnosticsNameGuardMode) {
   EXPECT_NE(rt.guard_mode(), spindle::GuardMode::none);
   spindle::Runtime unguarded{spindle::Options{.workers = 1, .guard_pages = false}};
   EXPECT_EQ(unguarded.guard_mode(), spindle::GuardMode::none);
+}
+
+}  // namespace
+
+namespace {
+
+// A plain thread wakes a task, and the task (and with it block_on) finishes before that
+// thread is done with the scheduler: the runtime must not go away under it. The hook holds
+// the waking thread inside make_runnable after the wake-up; under ASan, a runtime destroyed
+// meanwhile is a use-after-free in the waker's last step.
+TEST(RuntimeBasic, DestructionWaitsForAThreadStillWakingATask) {
+  spindle::Chan<int> ch;
+  std::thread waker;
+  static std::atomic<bool> stalled{false};
+  stalled = false;
+  spindle::detail::g_outside_wake_hook.store([] {
+    stalled.store(true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  });
+  {
+    spindle::Runtime rt{spindle::Options{.workers = 1}};
+    const int got = rt.block_on([&] {
+      waker = std::thread([&] {
+        // Once the task is parked in its receive, the send hands off and wakes it.
+        for (bool parked = false; !parked; std::this_thread::yield()) {
+          for (const spindle::TaskInfo& t : rt.tasks()) parked = parked || t.state == "chan recv";
+        }
+        ch.send(7);
+      });
+      return *ch.recv();
+    });
+    EXPECT_EQ(got, 7);
+  }  // the runtime goes here, while the waker is (or is about to be) in the hook
+  EXPECT_TRUE(stalled.load());  // it waited for the waker to leave make_runnable
+  spindle::detail::g_outside_wake_hook.store(nullptr);
+  waker.join();
 }
 
 }  // namespace
