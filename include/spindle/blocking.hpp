@@ -93,7 +93,9 @@ std::invoke_result_t<std::decay_t<F>&> blocking(F&& fn) {
     ~Release() { j->release(); }
   } release{job};
   detail::run_blocking_job(*job);
-  if (job->error) std::rethrow_exception(job->error);
+  // Taken out of the job, so the exception lives and dies on this thread: the pool thread
+  // may drop the job's last reference, and must not destroy an exception we still use.
+  if (job->error) std::rethrow_exception(std::exchange(job->error, nullptr));
   if constexpr (!std::is_void_v<R>) return std::move(*job->result);
 }
 
