@@ -363,6 +363,43 @@ TEST(ChanBasic, NegativeCapacityIsInvalid) {
   EXPECT_THROW(spindle::Chan<int>(-1), std::invalid_argument);
 }
 
+TEST(ChanBasic, CapacityAboveTheMaximumIsInvalidAndSaysSo) {
+  EXPECT_NO_THROW(spindle::Chan<char>(std::size_t{1} << 20));
+  try {
+    spindle::Chan<int> ch((std::size_t{1} << 40) + 1);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("capacity 1099511627777 is above the maximum"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(ChanBasic, BufferStaysFifoAndExactlyFullOverManyLaps) {
+  // Capacities that are and are not powers of two: the ring skips unused slot indices at
+  // the end of each lap, so fullness, size and order must hold across lap boundaries.
+  for (std::size_t cap : {1u, 2u, 3u, 5u, 6u, 7u, 8u, 100u}) {
+    spindle::Chan<int> ch(cap);
+    int sent = 0;
+    int received = 0;
+    for (int round = 0; round < 50; ++round) {
+      while (ch.try_send(sent)) ++sent;
+      ASSERT_EQ(ch.size(), cap) << "cap " << cap << " round " << round;
+      ASSERT_EQ(static_cast<std::size_t>(sent - received), cap) << "cap " << cap;
+      // Take a different amount each round so the head visits every slot index.
+      const std::size_t take = 1 + static_cast<std::size_t>(round) % cap;
+      for (std::size_t i = 0; i < take; ++i) {
+        ASSERT_EQ(ch.try_recv(), received) << "cap " << cap << " round " << round;
+        ++received;
+      }
+      ASSERT_EQ(ch.size(), cap - take) << "cap " << cap << " round " << round;
+    }
+    ch.close();
+    while (std::optional<int> v = ch.recv()) ASSERT_EQ(*v, received++) << "cap " << cap;
+    EXPECT_EQ(received, sent) << "cap " << cap;
+  }
+}
+
 TEST(ChanBasic, PlainThreadsAndTasksTalk) {
   spindle::Runtime rt{two_workers()};
   for (std::size_t cap : {0u, 3u}) {

@@ -29,12 +29,13 @@ using Box = std::unique_ptr<int>;
 void run_sequence(std::uint32_t seed) {
   std::mt19937 rng(seed);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
-  const std::size_t caps[] = {0, 1, 2, 3, 7};
+  // Capacities that are not powers of two skip slot indices at every lap (chan_ring.hpp).
+  const std::size_t caps[] = {0, 1, 2, 3, 5, 6, 7};
   constexpr int kChans = 3;
   std::vector<spindle::Chan<Box>> chans;
   std::vector<Model> models;
   for (int i = 0; i < kChans; ++i) {
-    const std::size_t cap = caps[pick(5)];
+    const std::size_t cap = caps[pick(static_cast<int>(std::size(caps)))];
     chans.emplace_back(cap);
     models.push_back(Model{cap, {}, false});
   }

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -130,7 +132,8 @@ class Chan {
   /// An unbuffered channel (send and receive meet).
   Chan() : state_(std::make_shared<detail::ChanState<T>>(0)) {}
   /// A channel buffering up to `capacity` values (0: unbuffered).
-  /// @throws std::invalid_argument if `capacity` is negative.
+  /// @throws std::invalid_argument if `capacity` is negative or above 2^40 (Go's make
+  /// panics on sizes out of range the same way).
   template <class I>
   requires std::is_integral_v<I> &&(!std::is_same_v<I, bool>)explicit Chan(I capacity)
       : state_(make_state(capacity)) {}
@@ -194,6 +197,10 @@ class Chan {
       if (capacity < 0) {
         throw std::invalid_argument("spindle::Chan: negative capacity");
       }
+    }
+    if (static_cast<std::uintmax_t>(capacity) > detail::ChanRing<T>::kMaxCapacity) {
+      throw std::invalid_argument("spindle::Chan: capacity " + std::to_string(capacity) +
+                                  " is above the maximum, 2^40");
     }
     return std::make_shared<detail::ChanState<T>>(static_cast<std::size_t>(capacity));
   }

@@ -2,19 +2,26 @@
 // sequence stamp, indexed by two ever-growing 64-bit positions (Vyukov's bounded MPMC queue,
 // with a closed bit in the tail word as in crossbeam's array flavor).
 //
-// Positions: head_ = number of receives started; tail_ = (number of sends started << 1) | the
-// closed bit. Slot of position p: slots_[p % capacity].
+// Positions are encoded so that finding a slot never divides: with lap_ the smallest power
+// of two >= capacity, position p names slot `p & (lap_ - 1)` of lap `p / lap_`, and the
+// position after the last slot of a lap is the first slot of the next (next() skips the
+// unused indices capacity..lap_-1). Encoded positions still grow monotonically, and
+// "the same slot one lap later" is always p + lap_. A divide by a runtime capacity costs
+// tens of cycles, more than the rest of a send (measured: 36% of an SPSC send).
+//
+// head_ = position of the next receive; tail_ = (position of the next send << 1) | the closed
+// bit.
 //
 // Stamps (even: empty, odd: full), for the slot of position p:
-//   2p       empty, waiting for the send at position p
-//   2p + 1   holds the value sent at position p, waiting for the receive at p
-//   after the receive at p the slot waits for the send at p + capacity: stamp 2(p + capacity).
-// Scaling by two keeps "full at p" and "empty for p + 1" apart when capacity is 1.
+//   2p            empty, waiting for the send at position p
+//   2p + 1        holds the value sent at position p, waiting for the receive at p
+//   2(p + lap_)   after the receive at p: empty, waiting for the send one lap later.
+// Scaling by two keeps "full at p" and "empty for the next position" apart when capacity is 1.
 //
 // Invariants:
-//   * head <= tail position <= head + capacity;
-//   * a sender owns slot p between its CAS of tail_ (p -> p + 1) and its release store of
-//     stamp 2p + 1; a receiver owns it between its CAS of head_ and its store of 2(p + cap);
+//   * head <= tail position <= head + lap_ (that is: between 0 and capacity values buffered);
+//   * a sender owns slot p between its CAS of tail_ (p -> next(p)) and its release store of
+//     stamp 2p + 1; a receiver owns it between its CAS of head_ and its store of 2(p + lap_);
 //   * once the closed bit is set the tail position never moves again.
 //
 // Memory orders:
@@ -30,6 +37,7 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -51,8 +59,12 @@ enum class ChanStatus {
 template <class T>
 class ChanRing {
  public:
+  /// Largest capacity a buffered channel accepts (encoded positions need headroom in 64 bits).
+  static constexpr std::size_t kMaxCapacity = std::size_t{1} << 40;
+
+  /// `capacity` in [1, kMaxCapacity]; ChanState's callers check it.
   explicit ChanRing(std::size_t capacity)
-      : cap_(capacity), slots_(std::make_unique<Slot[]>(capacity)) {
+      : cap_(capacity), lap_(std::bit_ceil(capacity)), slots_(std::make_unique<Slot[]>(capacity)) {
     for (std::size_t i = 0; i < cap_; ++i) {
       // relaxed: construction; the ring is published to other threads by the handle.
       slots_[i].stamp.store(2 * i, std::memory_order_relaxed);
@@ -65,7 +77,7 @@ class ChanRing {
   ~ChanRing() {
     // relaxed: no other thread can touch the ring any more.
     const std::uint64_t tail = tail_.load(std::memory_order_relaxed) >> 1;
-    for (std::uint64_t p = head_.load(std::memory_order_relaxed); p < tail; ++p) {
+    for (std::uint64_t p = head_.load(std::memory_order_relaxed); p < tail; p = next(p)) {
       slot(p).value()->~T();
     }
   }
@@ -85,7 +97,7 @@ class ChanRing {
       const std::uint64_t stamp = s.stamp.load(std::memory_order_acquire);
       if (stamp == 2 * pos) {
         // seq_cst: claims position pos; part of the total order the wait protocol needs.
-        if (tail_.compare_exchange_weak(tail, tail + 2, std::memory_order_seq_cst,
+        if (tail_.compare_exchange_weak(tail, next(pos) << 1, std::memory_order_seq_cst,
                                         std::memory_order_relaxed)) {
           ::new (static_cast<void*>(s.storage)) T(std::move(value));
           // release: pairs with the receiver's acquire load of the stamp.
@@ -94,10 +106,10 @@ class ChanRing {
         }
         continue;  // the failed CAS reloaded tail
       }
-      if (stamp + 2 * cap_ == 2 * pos + 1) {
-        // The slot still holds the value sent at pos - cap: full, or its receiver is mid-way.
+      if (stamp + 2 * lap_ == 2 * pos + 1) {
+        // The slot still holds the value sent one lap ago: full, or its receiver is mid-way.
         // seq_cst: a readiness load of the wait protocol (see chan_state.hpp).
-        if (head_.load(std::memory_order_seq_cst) + cap_ == pos) return ChanStatus::not_ready;
+        if (head_.load(std::memory_order_seq_cst) + lap_ == pos) return ChanStatus::not_ready;
       }
       backoff.pause();
       // relaxed: retry with a fresh guess.
@@ -116,13 +128,13 @@ class ChanRing {
       const std::uint64_t stamp = s.stamp.load(std::memory_order_acquire);
       if (stamp == 2 * head + 1) {
         // seq_cst: claims position head; part of the wait protocol's total order.
-        if (head_.compare_exchange_weak(head, head + 1, std::memory_order_seq_cst,
+        if (head_.compare_exchange_weak(head, next(head), std::memory_order_seq_cst,
                                         std::memory_order_relaxed)) {
           T* v = s.value();
           out.emplace(std::move(*v));
           v->~T();
-          // release: pairs with the acquire load of the sender at head + cap.
-          s.stamp.store(2 * (head + cap_), std::memory_order_release);
+          // release: pairs with the acquire load of the sender one lap later.
+          s.stamp.store(2 * (head + lap_), std::memory_order_release);
           return ChanStatus::ok;
         }
         continue;  // the failed CAS reloaded head
@@ -158,7 +170,10 @@ class ChanRing {
     // relaxed: a snapshot for size(); head first so that tail >= head.
     const std::uint64_t head = head_.load(std::memory_order_relaxed);
     const std::uint64_t tail = tail_.load(std::memory_order_relaxed) >> 1;
-    const std::uint64_t n = tail >= head ? tail - head : 0;
+    if (tail <= head) return 0;
+    const unsigned shift = static_cast<unsigned>(std::countr_zero(lap_));
+    const std::uint64_t n =
+        ((tail >> shift) - (head >> shift)) * cap_ + (tail & (lap_ - 1)) - (head & (lap_ - 1));
     return n > cap_ ? cap_ : static_cast<std::size_t>(n);
   }
 
@@ -173,7 +188,7 @@ class ChanRing {
   bool push_ready() const noexcept {
     const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
     const std::uint64_t head = head_.load(std::memory_order_seq_cst);
-    return (tail & kClosedBit) != 0 || head + cap_ > (tail >> 1);
+    return (tail & kClosedBit) != 0 || head + lap_ > (tail >> 1);
   }
 
  private:
@@ -185,9 +200,15 @@ class ChanRing {
     T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
   };
 
-  Slot& slot(std::uint64_t pos) noexcept { return slots_[pos % cap_]; }
+  Slot& slot(std::uint64_t pos) noexcept { return slots_[pos & (lap_ - 1)]; }
+
+  // The position after `pos`: the next slot, or the first slot of the next lap.
+  std::uint64_t next(std::uint64_t pos) const noexcept {
+    return (pos & (lap_ - 1)) + 1 < cap_ ? pos + 1 : (pos & ~(lap_ - 1)) + lap_;
+  }
 
   const std::size_t cap_;
+  const std::uint64_t lap_;
   std::unique_ptr<Slot[]> slots_;
   alignas(64) std::atomic<std::uint64_t> head_{0};
   alignas(64) std::atomic<std::uint64_t> tail_{0};

@@ -158,29 +158,22 @@ void park_enrolled(SelectCtx& ctx, Abort&& abort) {
   }
 }
 
-/// Blocking send used by Chan and SendChan.
+/// The blocking send's paths other than "a buffered channel took the value at once".
 template <class T>
-void chan_send(ChanState<T>* state, T& value, const char* closed_message) {
+[[gnu::noinline]] void chan_send_slow(ChanState<T>* state, T& value, const char* closed_message) {
   if (state == nullptr) block_forever(WaitKind::chan_send);
-  if (state->capacity() == 0) {
-    // Unbuffered: Go's path, one locked step to hand off or enqueue, then park.
-    SelectCtx ctx(WaitKind::chan_send, state, /*one_channel=*/true);
+  if (state->capacity() != 0) {
+    SendOp<T> op(state, &value, closed_message);
+    SelectCase* c = &op;
     WaitEntry e;
-    e.ctx = &ctx;
-    switch (state->send_or_enroll(value, e)) {
-      case ChanStatus::ok:
-        return;
-      case ChanStatus::closed:
-        throw_channel_closed(closed_message);
-      case ChanStatus::not_ready:
-        break;
-    }
-    park_enrolled(ctx, [&]() noexcept { return state->abort_send(e); });
-    // The claimer unlinked `e` and set its result before unparking (acquired by park()).
-    if (e.result == WaitEntry::kClosed) throw_channel_closed(closed_message);
+    run_select(&c, &e, 1, kNoDefault);
     return;
   }
-  switch (state->try_send(value)) {
+  // Unbuffered: Go's path, one locked step to hand off or enqueue, then park.
+  SelectCtx ctx(WaitKind::chan_send, state, /*one_channel=*/true);
+  WaitEntry e;
+  e.ctx = &ctx;
+  switch (state->send_or_enroll(value, e)) {
     case ChanStatus::ok:
       return;
     case ChanStatus::closed:
@@ -188,34 +181,55 @@ void chan_send(ChanState<T>* state, T& value, const char* closed_message) {
     case ChanStatus::not_ready:
       break;
   }
-  SendOp<T> op(state, &value, closed_message);
-  SelectCase* c = &op;
+  park_enrolled(ctx, [&]() noexcept { return state->abort_send(e); });
+  // The claimer unlinked `e` and set its result before unparking (acquired by park()).
+  if (e.result == WaitEntry::kClosed) throw_channel_closed(closed_message);
+}
+
+/// Blocking send used by Chan and SendChan.
+template <class T>
+void chan_send(ChanState<T>* state, T& value, const char* closed_message) {
+  // The buffered fast path alone inlines into the caller; every other path (full, closed,
+  // unbuffered, nil) is out of line, so the fast path saves no registers it does not use.
+  if (state != nullptr && state->capacity() != 0) {
+    const ChanStatus s = state->try_send(value);
+    if (s == ChanStatus::ok) return;
+    if (s == ChanStatus::closed) throw_channel_closed(closed_message);
+  }
+  chan_send_slow(state, value, closed_message);
+}
+
+/// The blocking receive's paths other than "a buffered channel had a value or was closed".
+template <class T>
+[[gnu::noinline]] std::optional<T> chan_recv_slow(ChanState<T>* state) {
+  if (state == nullptr) block_forever(WaitKind::chan_recv);
+  if (state->capacity() != 0) {
+    RecvOp<T> op(state);
+    SelectCase* c = &op;
+    WaitEntry e;
+    run_select(&c, &e, 1, kNoDefault);
+    return std::move(op.value);
+  }
+  SelectCtx ctx(WaitKind::chan_recv, state, /*one_channel=*/true);
   WaitEntry e;
-  run_select(&c, &e, 1, kNoDefault);
+  e.ctx = &ctx;
+  std::optional<T> out;
+  if (state->recv_or_enroll(out, e) != ChanStatus::not_ready) return out;
+  park_enrolled(ctx, [&]() noexcept { return state->abort_recv(e); });
+  return out;  // filled by the sender (kDone), or empty because of a close (kClosed)
 }
 
 /// Blocking receive used by Chan and RecvChan.
 template <class T>
 std::optional<T> chan_recv(ChanState<T>* state) {
-  if (state == nullptr) block_forever(WaitKind::chan_recv);
-  if (state->capacity() == 0) {
-    SelectCtx ctx(WaitKind::chan_recv, state, /*one_channel=*/true);
-    WaitEntry e;
-    e.ctx = &ctx;
-    std::optional<T> out;
-    if (state->recv_or_enroll(out, e) != ChanStatus::not_ready) return out;
-    park_enrolled(ctx, [&]() noexcept { return state->abort_recv(e); });
-    return out;  // filled by the sender (kDone), or empty because of a close (kClosed)
+  // The buffered fast path alone, so that its result never leaves registers: merged with
+  // the slow paths' returns it went through a stack slot written by narrow stores and read
+  // back whole, a store-forwarding stall per receive.
+  if (state != nullptr && state->capacity() != 0) {
+    std::optional<T> ready;
+    if (state->try_recv(ready) != ChanStatus::not_ready) return ready;
   }
-  {
-    std::optional<T> out;
-    if (state->try_recv(out) != ChanStatus::not_ready) return out;
-  }
-  RecvOp<T> op(state);
-  SelectCase* c = &op;
-  WaitEntry e;
-  run_select(&c, &e, 1, kNoDefault);
-  return std::move(op.value);
+  return chan_recv_slow(state);
 }
 
 }  // namespace spindle::detail

@@ -65,26 +65,15 @@ class ChanState {
 
   /// Non-blocking send: moves from `value` only when it returns ok.
   ChanStatus try_send(T& value) noexcept {
+    // The buffered path stays small enough to inline into chan_send and chan_recv: the
+    // value then travels in registers instead of through a stack slot that a wider load
+    // reads back (a store-forwarding stall per message).
     if (ring_) {
       const ChanStatus s = ring_->try_push(value);
       if (s == ChanStatus::ok) wake_one(receivers_, receivers_waiting_);
       return s;
     }
-    // acquire: pairs with the flag/closed stores under the lock; a stale "nobody" is a
-    // receive that has not arrived yet, which is a valid linearization of a failed try.
-    if (!receivers_waiting_.load(std::memory_order_acquire) &&
-        !closed_.load(std::memory_order_acquire)) {
-      return ChanStatus::not_ready;
-    }
-    ChanCompletion guard(lock_);
-    if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
-    WaitEntry* e = receivers_.claim_first();
-    update_flag(receivers_, receivers_waiting_);
-    if (e == nullptr) return ChanStatus::not_ready;
-    static_cast<std::optional<T>*>(e->packet)->emplace(std::move(value));
-    e->result = WaitEntry::kDone;
-    guard.wake(*e);
-    return ChanStatus::ok;
+    return try_send_unbuffered(value);
   }
 
   /// Non-blocking receive: fills `out` only when it returns ok.
@@ -94,22 +83,7 @@ class ChanState {
       if (s == ChanStatus::ok) wake_one(senders_, senders_waiting_);
       return s;
     }
-    // acquire: as in try_send.
-    if (!senders_waiting_.load(std::memory_order_acquire) &&
-        !closed_.load(std::memory_order_acquire)) {
-      return ChanStatus::not_ready;
-    }
-    ChanCompletion guard(lock_);
-    WaitEntry* e = senders_.claim_first();
-    update_flag(senders_, senders_waiting_);
-    if (e == nullptr) {
-      return closed_.load(std::memory_order_relaxed) ? ChanStatus::closed  // under lock_
-                                                     : ChanStatus::not_ready;
-    }
-    out.emplace(std::move(*static_cast<T*>(e->packet)));
-    e->result = WaitEntry::kDone;
-    guard.wake(*e);
-    return ChanStatus::ok;
+    return try_recv_unbuffered(out);
   }
 
   /// Unbuffered only, for a plain blocking send: in one locked step, hand `value` to a
@@ -201,6 +175,43 @@ class ChanState {
   }
 
  private:
+  [[gnu::noinline]] ChanStatus try_send_unbuffered(T& value) noexcept {
+    // acquire: pairs with the flag/closed stores under the lock; a stale "nobody" is a
+    // receive that has not arrived yet, which is a valid linearization of a failed try.
+    if (!receivers_waiting_.load(std::memory_order_acquire) &&
+        !closed_.load(std::memory_order_acquire)) {
+      return ChanStatus::not_ready;
+    }
+    ChanCompletion guard(lock_);
+    if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
+    WaitEntry* e = receivers_.claim_first();
+    update_flag(receivers_, receivers_waiting_);
+    if (e == nullptr) return ChanStatus::not_ready;
+    static_cast<std::optional<T>*>(e->packet)->emplace(std::move(value));
+    e->result = WaitEntry::kDone;
+    guard.wake(*e);
+    return ChanStatus::ok;
+  }
+
+  [[gnu::noinline]] ChanStatus try_recv_unbuffered(std::optional<T>& out) noexcept {
+    // acquire: as in try_send_unbuffered.
+    if (!senders_waiting_.load(std::memory_order_acquire) &&
+        !closed_.load(std::memory_order_acquire)) {
+      return ChanStatus::not_ready;
+    }
+    ChanCompletion guard(lock_);
+    WaitEntry* e = senders_.claim_first();
+    update_flag(senders_, senders_waiting_);
+    if (e == nullptr) {
+      return closed_.load(std::memory_order_relaxed) ? ChanStatus::closed  // under lock_
+                                                     : ChanStatus::not_ready;
+    }
+    out.emplace(std::move(*static_cast<T*>(e->packet)));
+    e->result = WaitEntry::kDone;
+    guard.wake(*e);
+    return ChanStatus::ok;
+  }
+
   bool enroll(WaitEntry& e, void* packet, ChanWaitQueue& mine, std::atomic<bool>& mine_waiting,
               const ChanWaitQueue& partners) noexcept {
     e.packet = packet;
@@ -238,7 +249,9 @@ class ChanState {
   // Wakes one parked party of `q` after a successful ring operation (buffered flavor).
   void wake_one(ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
     // seq_cst: the flag load of the flag protocol (see the top of this file).
-    if (!waiting.load(std::memory_order_seq_cst)) return;
+    if (waiting.load(std::memory_order_seq_cst)) wake_one_locked(q, waiting);
+  }
+  [[gnu::noinline]] void wake_one_locked(ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
     ChanLockGuard guard(lock_);
     if (WaitEntry* e = q.claim_first()) {
       e->result = WaitEntry::kNone;  // woken to retry
