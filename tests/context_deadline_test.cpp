@@ -71,6 +71,41 @@ TEST(ContextDeadline, PastDeadlineIsDoneAtOnce) {
   cancel();
 }
 
+TEST(ContextDeadline, NegativeAndZeroTimeoutsAreDoneAtOnce) {
+  spindle::Runtime rt{spindle::Options{.workers = 1}};
+  rt.block_on([] {
+    auto [neg, c1] = spindle::with_timeout(spindle::background(), -5s);
+    auto [zero, c2] = spindle::with_timeout(spindle::background(), 0ms);
+    auto [min, c3] = spindle::with_timeout(spindle::background(), std::chrono::hours::min());
+    for (const spindle::Context* c : {&neg, &zero, &min}) {
+      EXPECT_EQ(c->err(), spindle::errc::deadline_exceeded);
+      ASSERT_TRUE(c->deadline().has_value());
+      EXPECT_LE(*c->deadline(), spindle::Clock::now());
+    }
+  });
+}
+
+TEST(ContextDeadline, EndlessTimeoutsSaturateToNoDeadline) {
+  spindle::Runtime rt{spindle::Options{.workers = 1}};
+  rt.block_on([] {
+    // Converting these to nanoseconds after now would overflow: they mean "never".
+    auto [h, c1] = spindle::with_timeout(spindle::background(), std::chrono::hours::max());
+    auto [s, c2] = spindle::with_timeout(spindle::background(), std::chrono::seconds::max());
+    auto [m, c3] = spindle::with_deadline(spindle::background(), spindle::TimePoint::max());
+    for (const spindle::Context* c : {&h, &s, &m}) {
+      EXPECT_FALSE(c->err());
+      EXPECT_FALSE(c->deadline().has_value());
+    }
+    // Under a parent with a deadline, the parent's stays in force.
+    auto [p, cp] = spindle::with_timeout(spindle::background(), 1h);
+    auto [child, cc] = spindle::with_timeout(p, std::chrono::hours::max());
+    EXPECT_EQ(child.deadline(), p.deadline());
+    cc();
+    EXPECT_EQ(child.err(), spindle::errc::canceled);
+    cp();
+  });
+}
+
 TEST(ContextDeadline, DeadlineIsTheEarliestUpTheChain) {
   auto now = spindle::Clock::now();
   auto [outer, c1] = spindle::with_deadline(spindle::background(), now + 1h);

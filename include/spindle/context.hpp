@@ -133,13 +133,22 @@ ContextWithCancel with_cancel(const Context& parent);
 /// A child of `parent` that is cancelled with errc::deadline_exceeded at `deadline` (by a
 /// runtime timer; no task waits for it), or earlier by the CancelFunc or the parent. A
 /// deadline already past gives a context that is done at once. If the parent's deadline is
-/// earlier, the child keeps the parent's.
+/// earlier, the child keeps the parent's. `TimePoint::max()` is no deadline at all: the
+/// child's deadline() is then the parent's (empty under background()).
 ContextWithCancel with_deadline(const Context& parent, TimePoint deadline);
 
-/// with_deadline(parent, Clock::now() + timeout).
+/// with_deadline(parent, Clock::now() + timeout). A timeout too long to represent saturates
+/// to no deadline (TimePoint::max()); zero or negative gives a context done at once.
 template <class Rep, class Period>
 ContextWithCancel with_timeout(const Context& parent, std::chrono::duration<Rep, Period> timeout) {
-  return with_deadline(parent, Clock::now() + std::chrono::ceil<Clock::duration>(timeout));
+  const TimePoint now = Clock::now();
+  if (timeout <= std::chrono::duration<Rep, Period>::zero()) return with_deadline(parent, now);
+  // Compared in the caller's unit, where the room left always fits: converting a long
+  // timeout to the clock's nanoseconds first would overflow.
+  const auto room =
+      std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(TimePoint::max() - now);
+  if (timeout >= room) return with_deadline(parent, TimePoint::max());
+  return with_deadline(parent, now + std::chrono::ceil<Clock::duration>(timeout));
 }
 
 /// @cond INTERNAL
