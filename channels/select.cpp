@@ -1,8 +1,8 @@
 // The non-template half of select: the engine every blocking channel operation runs
 // (protocol in include/spindle/detail/chan_select.hpp), and its random source.
-#include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -15,10 +15,11 @@ namespace spindle::detail {
 
 namespace {
 
-// xorshift64*: small, fast and good enough to shuffle a handful of cases.
+// xorshift64*: small, fast and good enough to shuffle a handful of cases. Zero-initialised
+// (constinit) and seeded on first use, so reaching it costs no thread_local init guard.
 struct SelectRng {
   std::uint64_t state;
-  SelectRng() noexcept {
+  void seed() noexcept {
     const auto t =
         static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
     const auto id =
@@ -26,6 +27,8 @@ struct SelectRng {
     state = (t ^ (id * 0x9e3779b97f4a7c15ULL)) | 1;
   }
   std::uint64_t next() noexcept {
+    if (state == 0) [[unlikely]]
+      seed();
     state ^= state >> 12;
     state ^= state << 25;
     state ^= state >> 27;
@@ -33,24 +36,26 @@ struct SelectRng {
   }
 };
 
-thread_local SelectRng t_rng;
+constinit thread_local SelectRng t_rng{0};
 
-// The order in which a select visits its live cases; on the stack for small selects.
+// The order in which a select visits its live cases; on the stack for small selects (left
+// uninitialised: every slot read is written first).
 class CaseOrder {
  public:
   explicit CaseOrder(std::size_t n) {
-    if (n > small_.size()) {
-      big_.resize(n);
-      data_ = big_.data();
+    if (n > kSmall) {
+      big_ = std::make_unique<std::size_t[]>(n);
+      data_ = big_.get();
     } else {
-      data_ = small_.data();
+      data_ = small_;
     }
   }
   std::size_t* data() noexcept { return data_; }
 
  private:
-  std::array<std::size_t, 16> small_{};
-  std::vector<std::size_t> big_;
+  static constexpr std::size_t kSmall = 16;
+  std::size_t small_[kSmall];
+  std::unique_ptr<std::size_t[]> big_;
   std::size_t* data_;
 };
 
@@ -103,7 +108,10 @@ std::size_t select_random(std::size_t bound) noexcept {
   // Under a simulation the choice comes from its seed, so a run replays.
   if (SimCore* sim = t_current_sim; sim != nullptr)
     return static_cast<std::size_t>(sim->random(bound));
-  return static_cast<std::size_t>(t_rng.next() % bound);
+  // The high half of a 64x64-bit product: uniform enough over tiny bounds (bias below
+  // bound / 2^64) and no 64-bit divide, which cost more than the rest of the shuffle.
+  __extension__ using Wide = unsigned __int128;  // __extension__: -Wpedantic accepts it
+  return static_cast<std::size_t>((static_cast<Wide>(t_rng.next()) * bound) >> 64);
 }
 
 void block_forever(WaitKind kind) {
@@ -122,6 +130,11 @@ std::size_t run_select(SelectCase* const* cases, WaitEntry* entries, std::size_t
     std::size_t live = 0;
     for (std::size_t i = 0; i < n; ++i) {
       if (cases[i] == nullptr) continue;
+      if (live == 0) {  // the first live case has nowhere else to go: no random draw
+        order[0] = i;
+        live = 1;
+        continue;
+      }
       const std::size_t j = select_random(live + 1);
       order[live] = order[j];
       order[j] = i;
