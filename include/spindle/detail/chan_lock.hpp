@@ -40,19 +40,13 @@ class SpinBackoff {
 class ChanLock {
  public:
   void lock() noexcept {
-    for (;;) {
-      // acquire: pairs with the release store in unlock(); the previous holder's writes to
-      // the queues are visible to the next holder.
-      if (!locked_.exchange(true, std::memory_order_acquire)) return;
-      for (int spins = 0; locked_.load(std::memory_order_relaxed); ++spins) {
-        // relaxed: only a hint to retry the exchange above, which does the synchronizing.
-        if (spins < 64) {
-          cpu_relax();
-        } else {
-          std::this_thread::yield();
-        }
-      }
-    }
+    // acquire: pairs with the release store in unlock(); the previous holder's writes to
+    // the queues are visible to the next holder. The uncontended exchange is all that is
+    // inlined; the spin is out of line (as a call, the lock was 16% of an unbuffered MPMC
+    // message on one worker).
+    if (!locked_.exchange(true, std::memory_order_acquire)) [[likely]]
+      return;
+    lock_contended();
   }
   void unlock() noexcept {
     // release: pairs with the acquire exchange in lock().
@@ -60,6 +54,21 @@ class ChanLock {
   }
 
  private:
+  [[gnu::noinline]] void lock_contended() noexcept {
+    for (;;) {
+      for (int spins = 0; locked_.load(std::memory_order_relaxed); ++spins) {
+        // relaxed: only a hint to retry the exchange below, which does the synchronizing.
+        if (spins < 64) {
+          cpu_relax();
+        } else {
+          std::this_thread::yield();
+        }
+      }
+      // acquire: as in lock().
+      if (!locked_.exchange(true, std::memory_order_acquire)) return;
+    }
+  }
+
   std::atomic<bool> locked_{false};
 };
 
