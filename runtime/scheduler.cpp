@@ -318,7 +318,8 @@ void Scheduler::spawn(TaskCore* core) {
     outside_spawned_.fetch_add(1, std::memory_order_relaxed);
   }
   if (w != nullptr) {
-    w->push_local(queue_item(core));
+    // A deque that already held work has a thief on its way (push_local says when not).
+    if (!w->push_local(queue_item(core))) return;
   } else if (sim_ != nullptr) {
     sim_->enqueue_from_outside(queue_item(core));
     return;

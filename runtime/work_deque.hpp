@@ -31,8 +31,9 @@ class WorkDeque {
     buffer_.store(buffers_.back().get(), std::memory_order_relaxed);
   }
 
-  /// Owner only.
-  void push(Fiber* f) {
+  /// Owner only. Returns how many items the deque held before (a snapshot: thieves may
+  /// have taken some since).
+  std::size_t push(Fiber* f) {
     // relaxed: only the owner writes bottom.
     std::int64_t b = bottom_.load(std::memory_order_relaxed);
     // acquire: pairs with the thieves' CAS on top, so their reads of slots precede reuse.
@@ -42,6 +43,7 @@ class WorkDeque {
     a->put(b, f);
     // release: publishes the slot and the Fiber's contents to thieves' acquire of bottom.
     bottom_.store(b + 1, std::memory_order_release);
+    return b > t ? static_cast<std::size_t>(b - t) : 0;
   }
 
   /// Owner only: the most recently pushed item, or nullptr.

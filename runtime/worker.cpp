@@ -265,12 +265,18 @@ void Worker::exit_current() {
   std::abort();
 }
 
-void Worker::push_local(Fiber* f) {
+bool Worker::push_local(Fiber* f) {
   if (sim != nullptr) {
     sim->make_ready(f);
-    return;
+    return true;
   }
-  deque.push(f);
+  const std::size_t before = deque.push(f);
+  // Worth a notify_work() (a seq_cst fence and two loads of lines the other workers write)
+  // when the deque was empty: that is when a thief may be missing. While it stays
+  // non-empty, the thief woken for its first task is still awake (a worker sleeps only
+  // after seeing every deque empty), so further spawns need not look; one in 64 still
+  // does, which bounds the parallelism lost if a wake-up raced with a thief falling asleep.
+  return before == 0 || before % 64 == 0;
 }
 
 void Worker::push_runnext(Fiber* f) {

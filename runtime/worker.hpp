@@ -46,8 +46,9 @@ class Worker {
   void yield_current();
   [[noreturn]] void exit_current();
 
-  /// Queues `f` to run soon on this worker (caller is this worker's thread).
-  void push_local(Fiber* f);
+  /// Queues `f` to run soon on this worker (caller is this worker's thread). True when the
+  /// caller should notify_work(): see the definition.
+  [[nodiscard]] bool push_local(Fiber* f);
   /// Queues a woken fiber in the run-next slot; the one it displaces goes to the deque.
   void push_runnext(Fiber* f);
   /// Empties runnext and returns what was there (nullptr if nothing).
