@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <thread>
+#include <vector>
 
 #include "runtime/worker.hpp"
 #include "spindle/spindle.hpp"
@@ -64,6 +65,29 @@ TEST(SchedulerLocality, LoneSpawnedTaskBehindABusyWorkerIsTaken) {
     return came;
   });
   EXPECT_TRUE(done) << "the other worker never took the queued task";
+}
+
+TEST(SchedulerLocality, ManySpawnsBehindABusyWorkerAreAllTaken) {
+  // Only a spawn into an empty deque (and every 64th) wakes an idle worker; the worker it
+  // woke must keep taking the rest while the spawner never yields, through the idle gaps
+  // in which it has stolen everything there was and more keeps coming.
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
+  constexpr int kTasks = 2000;
+  const bool done = rt.block_on([] {
+    std::atomic<int> ran{0};
+    std::atomic<bool> all{false};
+    std::vector<spindle::Task<void>> tasks;
+    for (int i = 0; i < kTasks; ++i) {
+      tasks.push_back(spindle::spawn([&ran, &all] {
+        if (ran.fetch_add(1) + 1 == kTasks) all.store(true);
+      }));
+      if (i % 100 == 0) std::this_thread::sleep_for(1ms);  // lets the thief run dry now and then
+    }
+    const bool came = busy_wait_for(all, 20s);
+    for (auto& t : tasks) t.join();
+    return came;
+  });
+  EXPECT_TRUE(done) << "the other worker stopped taking the spawned tasks";
 }
 
 TEST(SchedulerLocality, WokenTaskBehindABusyWorkerIsTaken) {
