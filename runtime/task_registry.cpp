@@ -324,7 +324,7 @@ void note_dropped_handle(TaskCore* core) noexcept {
 }
 
 void TaskRegistry::set_name(TaskCore* core, std::string_view name, std::size_t worker) {
-  std::string copy(name);  // allocate outside the shard
+  auto copy = std::make_unique<std::string>(name);  // allocate outside the shard
   Shard& s = shards_[core->reg_shard];
   if (has_owner(s) && worker == core->reg_shard) {
     owner_enter(s);
@@ -344,7 +344,7 @@ TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now, TaskScan
   info.file = core.spawn_site.file_name();
   info.line = core.spawn_site.line();
   info.function = core.spawn_site.function_name();
-  info.name = core.name;
+  if (core.name) info.name = *core.name;
   info.parent_id = core.parent_id;
   // relaxed: a snapshot for diagnostics; each field is read atomically on its own.
   auto hs = core.handle_state.load(std::memory_order_relaxed);

@@ -133,8 +133,9 @@ Task<SpawnResult<F>> spawn_on(Scheduler* sched, F&& fn, spindle::source_location
   using T = SpawnResult<F>;
   auto* core = new TaskBody<T, std::decay_t<F>>(std::forward<F>(fn));
   core->spawn_site = site;
-  if (name != nullptr) core->name = std::move(name->value);  // not yet visible to anyone
   try {
+    // Not yet visible to anyone: no lock needed.
+    if (name != nullptr) core->name = std::make_unique<std::string>(std::move(name->value));
     spawn_core(sched, core);
   } catch (...) {
     delete core;

@@ -49,6 +49,17 @@ def _string(v):
         return "?"
 
 
+def _owned_string(v):
+    """A std::unique_ptr<std::string> (TaskCore::name): "" when null."""
+    try:
+        # A unique_ptr with the default deleter is one pointer, whatever its internals.
+        target = v.type.strip_typedefs().template_argument(0)
+        p = v.address.cast(target.pointer().pointer()).dereference()
+        return _string(p.dereference()) if int(p) != 0 else ""
+    except (gdb.error, RuntimeError):
+        return "?"
+
+
 def _cstr(p):
     try:
         return p.string() if int(p) != 0 else ""
@@ -148,7 +159,7 @@ class InfoSpindleTasks(gdb.Command):
         rows = []
         for core, fiber in _tasks():
             file, line, fn = _spawn_site(core)
-            rows.append((int(core["id"]), _string(core["name"]), _state(fiber), file, line, fn,
+            rows.append((int(core["id"]), _owned_string(core["name"]), _state(fiber), file, line, fn,
                          int(core["parent_id"])))
         rows.sort()
         gdb.write("%d spindle task(s)\n" % len(rows))

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -75,25 +76,31 @@ class TaskCore {
     if (error_) std::rethrow_exception(error_);
   }
 
-  // Handle bookkeeping, for the leak detector. Written by the handle's owner only.
-  enum class HandleState : std::uint8_t { held, joined, detached, dropped };
-  std::atomic<HandleState> handle_state{HandleState::held};
+  // Laid out so that the one-byte and four-byte fields share a word and the name costs a
+  // pointer: an empty task's record (TaskBody) then takes 120 bytes, a 128-byte malloc
+  // block, the largest glibc keeps in its lock-free fast bins (spawn+join on two workers
+  // frees on the thread that did not allocate).
 
   spindle::source_location spawn_site;
   std::uint64_t id = 0;
   std::uint64_t parent_id = 0;  // id of the task that spawned it; 0 from a plain thread
-  std::string name;             // optional; written under the registry shard's lock
+  // Optional (null until set_task_name); written under the registry shard's lock.
+  std::unique_ptr<std::string> name;
 
   // Registry bookkeeping (runtime/task_registry.cpp), guarded by the registry shard's lock
   // except where noted.
-  std::uint64_t runtime_id = 0;        // set at spawn; keys the never-joined log
-  std::int64_t spawned_ns = 0;         // Clock nanoseconds at spawn
-  std::atomic<Fiber*> fiber{nullptr};  // the running fiber, once started
-  void* reg_node = nullptr;            // its entry in the shard's list (a TaskRegistry::Node)
-  std::uint32_t reg_shard = 0;
+  std::uint64_t runtime_id = 0;           // set at spawn; keys the never-joined log
+  std::int64_t spawned_ns = 0;            // Clock nanoseconds at spawn
+  std::atomic<Fiber*> fiber{nullptr};     // the running fiber, once started
+  void* reg_node = nullptr;               // its entry in the shard's list (a TaskRegistry::Node)
   TaskCore* reg_departed_next = nullptr;  // in one of its shard's stacks of cores to release
-  std::atomic<bool> reg_gone{false};      // finished elsewhere, maybe still linked for a while
+  std::uint32_t reg_shard = 0;
+  std::atomic<bool> reg_gone{false};  // finished elsewhere, maybe still linked for a while
   std::atomic<bool> never_joined_noted{false};
+
+  // Handle bookkeeping, for the leak detector. Written by the handle's owner only.
+  enum class HandleState : std::uint8_t { held, joined, detached, dropped };
+  std::atomic<HandleState> handle_state{HandleState::held};
 
  protected:
   std::exception_ptr error_;
