@@ -14,6 +14,7 @@
 #include "runtime/overflow_handler.hpp"
 #include "runtime/sigquit_dump.hpp"
 #include "runtime/sim_core.hpp"
+#include "runtime/task_alloc.hpp"
 #include "runtime/trace.hpp"
 #include "runtime/tracking.hpp"
 #include "spindle/detail/task_core.hpp"
@@ -517,11 +518,13 @@ Scheduler::~Scheduler() {
     std::fputs("spindle: fatal error: a Runtime was destroyed from one of its own tasks\n", stderr);
     std::abort();
   }
+  bool last_runtime = false;
   {
     // Out of the list first: a concurrent LeakCheck must not look at a dying runtime.
     SchedulerList& list = scheduler_list();
     std::lock_guard lock(list.mu);
     std::erase(list.all, this);
+    last_runtime = list.all.empty();
   }
   // A simulation has already settled, reported and unwound its tasks (SimCore::teardown).
   if (sim_ == nullptr) {
@@ -534,6 +537,8 @@ Scheduler::~Scheduler() {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_all();
   for (auto& w : workers_) w->join();
+  // The workers' record caches went to the shared pool as their threads ended.
+  if (last_runtime) release_pooled_task_records();
   // acquire: pairs with make_runnable()'s release; an outside waker is done with us.
   while (outside_wakers_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
   delete poller_.exchange(nullptr, std::memory_order_seq_cst);

@@ -272,7 +272,8 @@ bool Worker::push_local(Fiber* f) {
   }
   const std::size_t before = deque.push(f);
   // Worth a notify_work() (a seq_cst fence and two loads of lines the other workers write)
-  // when the deque was empty: that is when a thief may be missing. While it stays
+  // when the deque was empty, or drained by thieves since the owner last looked (push()
+  // notices within 8 pushes): that is when a thief may be missing. While it stays
   // non-empty, the thief woken for its first task is still awake (a worker sleeps only
   // after seeing every deque empty), so further spawns need not look; one in 64 still
   // does, which bounds the parallelism lost if a wake-up raced with a thief falling asleep.
