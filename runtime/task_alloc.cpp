@@ -15,6 +15,8 @@
 // keeps at most kPoolBytes a class and hands the excess back to the system allocator.
 // Blocks above 512 bytes go straight to ::operator new.
 //
+// Unsized ::operator delete throughout: clang does not enable the global sized one by default.
+//
 // AddressSanitizer builds use ::operator new / delete for every record, so that a use after
 // free of a record is still caught.
 #include "runtime/task_alloc.hpp"
@@ -84,7 +86,7 @@ void release_to_pool(std::size_t k, void* const* first, std::size_t n) noexcept 
       kept = 0;  // the pool could not grow: hand these back to the system instead
     }
   }
-  for (std::size_t i = kept; i < n; ++i) ::operator delete(first[i], class_bytes(k));
+  for (std::size_t i = kept; i < n; ++i) ::operator delete(first[i]);
 }
 
 constinit thread_local LocalCache* tl_cache = nullptr;
@@ -129,7 +131,7 @@ LocalCache* local_cache() {
 [[gnu::noinline]] void free_slow(void* p, std::size_t k) noexcept {
   LocalCache* c = local_cache();
   if (c == nullptr) {
-    ::operator delete(p, class_bytes(k));
+    ::operator delete(p);
     return;
   }
   if (c->count[k] == kLocalCap) {
@@ -153,7 +155,7 @@ void release_pooled_task_records() noexcept {
       std::lock_guard lock(pools()[k].mu);
       blocks.swap(pools()[k].blocks);
     }
-    for (void* p : blocks) ::operator delete(p, class_bytes(k));
+    for (void* p : blocks) ::operator delete(p);
   }
 #endif
 }
@@ -170,12 +172,12 @@ void* TaskCore::operator new(std::size_t size) {
 #endif
 }
 
-void TaskCore::operator delete(void* p, std::size_t size) noexcept {
+void TaskCore::operator delete(void* p, [[maybe_unused]] std::size_t size) noexcept {
 #if SPINDLE_TASK_ALLOC_PLAIN
-  ::operator delete(p, size);
+  ::operator delete(p);
 #else
   if (size > kMaxCached) {
-    ::operator delete(p, size);
+    ::operator delete(p);
     return;
   }
   const std::size_t k = class_of(size);
@@ -192,8 +194,8 @@ void* TaskCore::operator new(std::size_t size, std::align_val_t align) {
   return ::operator new(size, align);
 }
 
-void TaskCore::operator delete(void* p, std::size_t size, std::align_val_t align) noexcept {
-  ::operator delete(p, size, align);
+void TaskCore::operator delete(void* p, std::size_t /*size*/, std::align_val_t align) noexcept {
+  ::operator delete(p, align);
 }
 
 }  // namespace spindle::detail

@@ -77,14 +77,40 @@ enum class RecvStatus {
   done,    ///< The done signal fired first.
 };
 
+/// @cond INTERNAL
+namespace detail {
+/// The for-select steps' first look, before any select: has `done` fired? (Lock-free unless
+/// somebody is sending on it.) Looking at it first, rather than at random as a select does,
+/// means a stage whose input never runs dry still notices cancellation at its next step.
+inline bool done_fired_now(const RecvChan<Unit>& done) noexcept {
+  std::optional<Unit> v;
+  return ChanAccess::state(done)->try_recv(v) != ChanStatus::not_ready;
+}
+}  // namespace detail
+/// @endcond
+
 /// One step of the for-select loop: waits for a value from `in` or for `done`, whichever
-/// comes first. Stores the value in `out` when it returns RecvStatus::value.
+/// comes first. Stores the value in `out` when it returns RecvStatus::value. When both are
+/// ready at once, `done` wins.
 template <class T>
 RecvStatus recv_or_done(const RecvChan<Unit>& done, const RecvChan<T>& in, std::optional<T>& out) {
   out.reset();
   if (done.is_nil()) {  // nothing to race against: a plain receive is cheaper
     out = in.recv();
     return out ? RecvStatus::value : RecvStatus::closed;
+  }
+  // Ready now? Then no select: half the steps of a pipeline find their partner waiting, and
+  // a select's random order and two-case machinery cost more than the receive itself.
+  if (detail::done_fired_now(done)) return RecvStatus::done;
+  if (auto* s = detail::ChanAccess::state(in); s != nullptr) {  // a nil input never is
+    switch (s->try_recv(out)) {
+      case detail::ChanStatus::ok:
+        return RecvStatus::value;
+      case detail::ChanStatus::closed:
+        return RecvStatus::closed;
+      case detail::ChanStatus::not_ready:
+        break;
+    }
   }
   RecvStatus status = RecvStatus::done;
   select(on_recv(in,
@@ -97,24 +123,29 @@ RecvStatus recv_or_done(const RecvChan<Unit>& done, const RecvChan<T>& in, std::
 }
 
 /// The other step of the for-select loop: sends `value` on `out` unless `done` fires first.
-/// True if it was sent.
+/// True if it was sent. When both are ready at once, `done` wins.
 template <class T, class U>
 bool send_or_done(const RecvChan<Unit>& done, const SendChan<T>& out, U&& value) {
   if (done.is_nil()) {
     out.send(std::forward<U>(value));
     return true;
   }
+  if (detail::done_fired_now(done)) return false;
+  T v(std::forward<U>(value));
+  // A receiver already waiting takes it without a select (see recv_or_done); a closed
+  // output is left to the select below, which reports it as any send would.
+  if (auto* s = detail::ChanAccess::state(out);
+      s != nullptr && s->try_send(v) == detail::ChanStatus::ok) {
+    return true;
+  }
   bool sent = false;
-  select(on_send(out, std::forward<U>(value), [&] { sent = true; }), on_recv(done));
+  select(on_send(out, std::move(v), [&] { sent = true; }), on_recv(done));
   return sent;
 }
 
 /// True if `done` has fired (never blocks).
 inline bool is_done(const RecvChan<Unit>& done) {
-  if (done.is_nil()) return false;
-  bool fired = false;
-  select(on_recv(done, [&](auto) { fired = true; }), on_default([] {}));
-  return fired;
+  return !done.is_nil() && detail::done_fired_now(done);
 }
 
 /// @cond INTERNAL
