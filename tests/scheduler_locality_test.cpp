@@ -90,25 +90,52 @@ TEST(SchedulerLocality, ManySpawnsBehindABusyWorkerAreAllTaken) {
   EXPECT_TRUE(done) << "the other worker stopped taking the spawned tasks";
 }
 
+// Inside a task: parks a task in recv, wakes it into this worker's runnext slot, then stays
+// busy; true if the other worker took and ran it.
+bool woken_task_left_behind_is_taken() {
+  std::atomic<bool> flag{false};
+  spindle::Chan<int> go;
+  spindle::Chan<int> parked;
+  auto waiter = spindle::spawn([go, &flag, parked]() mutable {
+    parked.send(1);
+    (void)go.recv();
+    flag.store(true);
+  });
+  (void)parked.recv();
+  // Wait until the waiter is parked in recv, so that the send below wakes it into this
+  // worker's runnext slot.
+  std::this_thread::sleep_for(20ms);
+  go.send(1);
+  const bool came = busy_wait_for(flag, 10s);
+  waiter.join();
+  return came;
+}
+
 TEST(SchedulerLocality, WokenTaskBehindABusyWorkerIsTaken) {
   spindle::Runtime rt{spindle::Options{.workers = 2}};
+  EXPECT_TRUE(rt.block_on(woken_task_left_behind_is_taken))
+      << "the other worker never took the task waiting in runnext";
+}
+
+TEST(SchedulerLocality, AfterLongMessagePassingALoneTaskLeftBehindIsStillTaken) {
+  // A long ping-pong shows the idle worker nothing but lone tasks, episode after episode, so
+  // it looks less and less often; a woken task that then stays behind a busy worker must
+  // still be taken.
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
   const bool done = rt.block_on([] {
-    std::atomic<bool> flag{false};
-    spindle::Chan<int> go;
-    spindle::Chan<int> parked;
-    auto waiter = spindle::spawn([go, &flag, parked]() mutable {
-      parked.send(1);
-      (void)go.recv();
-      flag.store(true);
+    spindle::Chan<int> ping;
+    spindle::Chan<int> pong;
+    auto echo = spindle::spawn([ping, pong]() mutable {
+      while (auto v = ping.recv()) pong.send(*v);
     });
-    (void)parked.recv();
-    // Wait until the waiter is parked in recv, so that the send below wakes it into this
-    // worker's runnext slot.
-    std::this_thread::sleep_for(20ms);
-    go.send(1);
-    const bool came = busy_wait_for(flag, 10s);
-    waiter.join();
-    return came;
+    const auto until = std::chrono::steady_clock::now() + 200ms;
+    while (std::chrono::steady_clock::now() < until) {
+      ping.send(1);
+      (void)pong.recv();
+    }
+    ping.close();
+    echo.join();
+    return woken_task_left_behind_is_taken();
   });
   EXPECT_TRUE(done) << "the other worker never took the task waiting in runnext";
 }
