@@ -122,28 +122,34 @@ void block_forever(WaitKind kind) {
 }
 
 std::size_t run_select(SelectCase* const* cases, WaitEntry* entries, std::size_t n,
-                       std::size_t default_index) {
+                       std::size_t default_index, bool poll_first) {
   CaseOrder order_buf(n);
   std::size_t* order = order_buf.data();
   for (unsigned attempt = 0;; ++attempt) {
-    // 1. Poll the live cases in a fresh random order (Fisher-Yates while collecting).
     std::size_t live = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (cases[i] == nullptr) continue;
-      if (live == 0) {  // the first live case has nowhere else to go: no random draw
-        order[0] = i;
-        live = 1;
-        continue;
+    if (attempt == 0 && !poll_first) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (cases[i] != nullptr) order[live++] = i;
       }
-      const std::size_t j = select_random(live + 1);
-      order[live] = order[j];
-      order[j] = i;
-      ++live;
+    } else {
+      // 1. Poll the live cases in a fresh random order (Fisher-Yates while collecting).
+      for (std::size_t i = 0; i < n; ++i) {
+        if (cases[i] == nullptr) continue;
+        if (live == 0) {  // the first live case has nowhere else to go: no random draw
+          order[0] = i;
+          live = 1;
+          continue;
+        }
+        const std::size_t j = select_random(live + 1);
+        order[live] = order[j];
+        order[j] = i;
+        ++live;
+      }
+      for (std::size_t k = 0; k < live; ++k) {
+        if (cases[order[k]]->try_fire()) return order[k];
+      }
+      if (default_index != kNoDefault) return default_index;
     }
-    for (std::size_t k = 0; k < live; ++k) {
-      if (cases[order[k]]->try_fire()) return order[k];
-    }
-    if (default_index != kNoDefault) return default_index;
     if (live == 0) block_forever();
     if (attempt > 1) spindle::yield();  // two selects keep seeing each other: let one win
 

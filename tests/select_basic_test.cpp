@@ -450,4 +450,51 @@ TEST(SelectBasic, BlockedTasksReportTheirChannelState) {
   select_task.join();
 }
 
+// The engine's entry for callers that have just polled every case themselves
+// (recv_or_done, send_or_done): it goes straight to enrolling, and enrolling must notice a
+// case that is ready by then, or the caller would park next to a ready channel for good.
+TEST(SelectBasic, EnrollingWithoutAPollStillFindsReadyCases) {
+  using spindle::detail::ChanAccess;
+  using spindle::detail::kNoDefault;
+  using spindle::detail::RecvOp;
+  using spindle::detail::run_select;
+  using spindle::detail::SelectCase;
+  using spindle::detail::SendOp;
+  using spindle::detail::WaitEntry;
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
+  rt.block_on([] {
+    spindle::Chan<int> quiet;  // never ready
+    auto recv_from = [&quiet](const spindle::Chan<int>& ready) {
+      RecvOp<int> a(ChanAccess::state(quiet));
+      RecvOp<int> b(ChanAccess::state(ready));
+      SelectCase* cases[2] = {&a, &b};
+      WaitEntry entries[2];
+      EXPECT_EQ(run_select(cases, entries, 2, kNoDefault, /*poll_first=*/false), 1u);
+      return std::move(b.value);
+    };
+    spindle::Chan<int> buffered(1);
+    buffered.send(7);
+    EXPECT_EQ(recv_from(buffered), 7);
+
+    spindle::Chan<int> unbuffered;
+    auto sender = spindle::spawn([unbuffered] { unbuffered.send(8); });
+    spindle::sleep_for(5ms);  // the sender is parked in send by now
+    EXPECT_EQ(recv_from(unbuffered), 8);
+    sender.join();
+
+    spindle::Chan<int> closed;
+    closed.close();
+    EXPECT_EQ(recv_from(closed), std::nullopt);
+
+    spindle::Chan<int> room(1);
+    int v = 9;
+    SendOp<int> a(ChanAccess::state(quiet), &v, "quiet");
+    SendOp<int> b(ChanAccess::state(room), &v, "room");
+    SelectCase* cases[2] = {&a, &b};
+    WaitEntry entries[2];
+    EXPECT_EQ(run_select(cases, entries, 2, kNoDefault, /*poll_first=*/false), 1u);
+    EXPECT_EQ(room.recv(), 9);
+  });
+}
+
 }  // namespace

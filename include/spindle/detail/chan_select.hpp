@@ -67,8 +67,11 @@ inline constexpr std::size_t kNoDefault = std::numeric_limits<std::size_t>::max(
 /// case, whose index is `default_index` (kNoDefault if none). `entries` has room for n
 /// entries. Returns the index of the case that completed (or the default). With no live case
 /// and no default it blocks forever (until the runtime unwinds the task).
+/// `poll_first` false: the caller has just tried every case itself and none was ready, so
+/// the first attempt goes straight to enrolling (cases in index order); enrolling still
+/// notices a case that became ready since, and every later attempt polls as usual.
 std::size_t run_select(SelectCase* const* cases, WaitEntry* entries, std::size_t n,
-                       std::size_t default_index);
+                       std::size_t default_index, bool poll_first = true);
 
 /// Parks the caller for good: a nil channel's send or receive, a select with no live case.
 /// Returns only by unwinding (ForcedUnwind at runtime teardown).

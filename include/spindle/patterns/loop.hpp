@@ -13,6 +13,7 @@
 
 #include "spindle/chan.hpp"
 #include "spindle/context.hpp"
+#include "spindle/detail/chan_select.hpp"
 #include "spindle/select.hpp"
 #include "spindle/task.hpp"
 #include "spindle/unit.hpp"
@@ -112,14 +113,16 @@ RecvStatus recv_or_done(const RecvChan<Unit>& done, const RecvChan<T>& in, std::
         break;
     }
   }
-  RecvStatus status = RecvStatus::done;
-  select(on_recv(in,
-                 [&](std::optional<T> v) {
-                   status = v ? RecvStatus::value : RecvStatus::closed;
-                   out = std::move(v);
-                 }),
-         on_recv(done));
-  return status;
+  // Neither was ready a moment ago: the select may go straight to waiting on both.
+  detail::RecvOp<T> op(detail::ChanAccess::state(in));
+  detail::RecvOp<Unit> done_op(detail::ChanAccess::state(done));
+  detail::SelectCase* cases[2] = {in.is_nil() ? nullptr : &op, &done_op};
+  detail::WaitEntry entries[2];
+  if (detail::run_select(cases, entries, 2, detail::kNoDefault, /*poll_first=*/false) == 1) {
+    return RecvStatus::done;
+  }
+  out = std::move(op.value);
+  return out ? RecvStatus::value : RecvStatus::closed;
 }
 
 /// The other step of the for-select loop: sends `value` on `out` unless `done` fires first.
@@ -134,13 +137,23 @@ bool send_or_done(const RecvChan<Unit>& done, const SendChan<T>& out, U&& value)
   T v(std::forward<U>(value));
   // A receiver already waiting takes it without a select (see recv_or_done); a closed
   // output is left to the select below, which reports it as any send would.
-  if (auto* s = detail::ChanAccess::state(out);
-      s != nullptr && s->try_send(v) == detail::ChanStatus::ok) {
-    return true;
+  auto* s = detail::ChanAccess::state(out);
+  if (s != nullptr) {
+    switch (s->try_send(v)) {
+      case detail::ChanStatus::ok:
+        return true;
+      case detail::ChanStatus::closed:
+        detail::throw_channel_closed("spindle::send_or_done: send on closed channel");
+      case detail::ChanStatus::not_ready:
+        break;
+    }
   }
-  bool sent = false;
-  select(on_send(out, std::move(v), [&] { sent = true; }), on_recv(done));
-  return sent;
+  // Neither was ready a moment ago: the select may go straight to waiting on both.
+  detail::SendOp<T> op(s, &v, "spindle::send_or_done: send on closed channel");
+  detail::RecvOp<Unit> done_op(detail::ChanAccess::state(done));
+  detail::SelectCase* cases[2] = {s == nullptr ? nullptr : &op, &done_op};
+  detail::WaitEntry entries[2];
+  return detail::run_select(cases, entries, 2, detail::kNoDefault, /*poll_first=*/false) == 0;
 }
 
 /// True if `done` has fired (never blocks).
