@@ -467,7 +467,7 @@ void Worker::idle() {
     // quick rounds every ~20 us slowed a 4-stage pipeline on two workers by a third. A lone
     // task that stays put is still taken, a few looks later.
     const int first = lone_streak_ > 0 ? kQuickSpinRounds : 0;
-    const int slow_pauses = kSlowSpinPauses << std::min(lone_streak_, kMaxLoneShift);
+    const int slow_pauses = kSlowSpinPauses << lone_streak_;
     for (int i = first; i < kSpinRounds; ++i) {
       const bool slow = i >= kQuickSpinRounds;
       if (Fiber* f = find_work(slow)) {
@@ -492,7 +492,7 @@ void Worker::idle() {
       return;
     }
     if (work_waiting_) {
-      ++lone_streak_;
+      lone_streak_ = std::min(lone_streak_ + 1, kMaxLoneShift);  // capped: no overflow
       return;
     }
     lone_streak_ = 0;

@@ -140,7 +140,8 @@ class Worker {
   bool waited_long_enough(Sighting& seen, std::uint64_t key);
   // Set when a look left a lone task behind a busy worker for now: not a reason to sleep.
   bool work_waiting_ = false;
-  int lone_streak_ = 0;  // spin episodes in a row that saw only lone tasks (idle())
+  // Spin episodes in a row that saw only lone tasks (idle()), at most kMaxLoneShift.
+  int lone_streak_ = 0;
 };
 
 }  // namespace spindle::detail
