@@ -103,7 +103,8 @@ RecvStatus recv_or_done(const RecvChan<Unit>& done, const RecvChan<T>& in, std::
   // Ready now? Then no select: half the steps of a pipeline find their partner waiting, and
   // a select's random order and two-case machinery cost more than the receive itself.
   if (detail::done_fired_now(done)) return RecvStatus::done;
-  if (auto* s = detail::ChanAccess::state(in); s != nullptr) {  // a nil input never is
+  auto* s = detail::ChanAccess::state(in);
+  if (s != nullptr) {  // a nil input never is
     switch (s->try_recv(out)) {
       case detail::ChanStatus::ok:
         return RecvStatus::value;
@@ -114,9 +115,9 @@ RecvStatus recv_or_done(const RecvChan<Unit>& done, const RecvChan<T>& in, std::
     }
   }
   // Neither was ready a moment ago: the select may go straight to waiting on both.
-  detail::RecvOp<T> op(detail::ChanAccess::state(in));
+  detail::RecvOp<T> op(s);
   detail::RecvOp<Unit> done_op(detail::ChanAccess::state(done));
-  detail::SelectCase* cases[2] = {in.is_nil() ? nullptr : &op, &done_op};
+  detail::SelectCase* cases[2] = {s == nullptr ? nullptr : &op, &done_op};
   detail::WaitEntry entries[2];
   if (detail::run_select(cases, entries, 2, detail::kNoDefault, /*poll_first=*/false) == 1) {
     return RecvStatus::done;
