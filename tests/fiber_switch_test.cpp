@@ -9,6 +9,7 @@
 #include <vector>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <xmmintrin.h>
 #endif
 
@@ -102,7 +103,28 @@ TEST(ContextSwitch, CalleeSavedRegistersSurvive) {
   EXPECT_EQ(p.round_trips, 3);
 }
 
-TEST(ContextSwitch, FloatingPointControlStateIsPerContext) {
+#if defined(__x86_64__) && !defined(SPINDLE_CONTEXT_UCONTEXT)
+using spindle::detail::FpRestore;
+
+// Runs the test body under one restore policy, then puts back the one this CPU uses.
+class PolicyScope {
+ public:
+  explicit PolicyScope(FpRestore p) : saved_(spindle::detail::fp_restore_policy()) {
+    spindle::detail::set_fp_restore_policy(p);
+  }
+  PolicyScope(const PolicyScope&) = delete;
+  PolicyScope& operator=(const PolicyScope&) = delete;
+  ~PolicyScope() { spindle::detail::set_fp_restore_policy(saved_); }
+
+ private:
+  FpRestore saved_;
+};
+
+constexpr FpRestore kPolicies[] = {FpRestore::always, FpRestore::compare};
+const char* name(FpRestore p) { return p == FpRestore::always ? "always" : "compare"; }
+#endif
+
+void rounding_mode_is_per_context() {
   Stack stack(64 * 1024);
   Pair p;
   context_init(p.fiber, stack.low(), stack.high(), &fiber_body, &p);
@@ -115,10 +137,27 @@ TEST(ContextSwitch, FloatingPointControlStateIsPerContext) {
   EXPECT_EQ(std::fegetround(), FE_TOWARDZERO);
 #endif
   std::fesetround(FE_TONEAREST);
+  context_switch(p.main, p.fiber);
+#if !defined(SPINDLE_CONTEXT_UCONTEXT)
+  // Both sides changed mode since: the fiber's round-upward must not leak back here.
+  EXPECT_EQ(std::fegetround(), FE_TONEAREST);
+#endif
   volatile double x = 1.0;
   volatile double third = x / 3.0;
   EXPECT_EQ(third, 1.0 / 3.0);
   std::fesetround(FE_TONEAREST);
+}
+
+TEST(ContextSwitch, FloatingPointControlStateIsPerContext) {
+#if defined(__x86_64__) && !defined(SPINDLE_CONTEXT_UCONTEXT)
+  for (FpRestore policy : kPolicies) {
+    SCOPED_TRACE(name(policy));
+    PolicyScope scope(policy);
+    rounding_mode_is_per_context();
+  }
+#else
+  rounding_mode_is_per_context();
+#endif
 }
 
 #if defined(__x86_64__) && !defined(SPINDLE_CONTEXT_UCONTEXT)
@@ -136,9 +175,7 @@ void csr_fiber_body(void* arg) {
   }
 }
 
-// MXCSR's control bits (6-15) belong to each context; its status flags (0-5) are caller-saved
-// in the ABI, and the switch does not pay for an ldmxcsr when only they differ.
-TEST(ContextSwitch, MxcsrControlBitsArePerContextStatusFlagsAreNot) {
+void mxcsr_control_bits_are_per_context(bool status_flags_carry_over) {
   constexpr unsigned kFlushToZero = 0x8000;
   constexpr unsigned kInexact = 0x20;
   constexpr unsigned kControl = 0xFFC0;
@@ -150,7 +187,9 @@ TEST(ContextSwitch, MxcsrControlBitsArePerContextStatusFlagsAreNot) {
   _mm_setcsr((saved & kControl) | kInexact);  // a division left its sticky flag behind
   context_switch(p.main, p.fiber);
   EXPECT_EQ(p.fiber_seen & kControl, 0x1F80u) << "a fresh context starts from the defaults";
-  EXPECT_EQ(p.fiber_seen & kInexact, kInexact) << "status flags alone forced an ldmxcsr";
+  if (status_flags_carry_over) {
+    EXPECT_EQ(p.fiber_seen & kInexact, kInexact) << "status flags alone forced an ldmxcsr";
+  }
 
   _mm_setcsr((saved & kControl) | kFlushToZero);
   context_switch(p.main, p.fiber);
@@ -158,6 +197,49 @@ TEST(ContextSwitch, MxcsrControlBitsArePerContextStatusFlagsAreNot) {
   EXPECT_EQ(_mm_getcsr() & kFlushToZero, kFlushToZero) << "and so does this context";
   _mm_setcsr(saved);
 }
+
+// MXCSR's control bits (6-15) belong to each context, whichever way they are restored. Its
+// status flags (0-5) are caller-saved in the ABI: in compare mode the switch does not pay for
+// an ldmxcsr when only they differ, so they carry over.
+TEST(ContextSwitch, MxcsrControlBitsArePerContextStatusFlagsAreNot) {
+  for (FpRestore policy : kPolicies) {
+    SCOPED_TRACE(name(policy));
+    PolicyScope scope(policy);
+    mxcsr_control_bits_are_per_context(policy == FpRestore::compare);
+  }
+}
+
+// The policy may change between a suspension and its resume (the start-up choice can land
+// after a switch made during static initialisation): every suspension stores both words.
+TEST(ContextSwitch, PolicyMayChangeBetweenSwitches) {
+  Stack stack(64 * 1024);
+  CsrPair p;
+  context_init(p.fiber, stack.low(), stack.high(), &csr_fiber_body, &p);
+  const unsigned saved = _mm_getcsr();
+  {
+    PolicyScope scope(FpRestore::always);
+    _mm_setcsr(saved | 0x8000);  // flush-to-zero on this side only
+    context_switch(p.main, p.fiber);
+  }
+  EXPECT_EQ(p.fiber_seen & 0x8000, 0u);
+  EXPECT_EQ(_mm_getcsr() & 0x8000, 0x8000u);
+  {
+    PolicyScope scope(FpRestore::compare);
+    context_switch(p.main, p.fiber);
+  }
+  EXPECT_EQ(p.fiber_seen & 0x8000, 0u);
+  EXPECT_EQ(_mm_getcsr() & 0x8000, 0x8000u);
+  _mm_setcsr(saved);
+}
+
+TEST(ContextSwitch, RestorePolicyFollowsTheCpuVendor) {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  ASSERT_NE(__get_cpuid(0, &eax, &ebx, &ecx, &edx), 0);
+  const bool intel =
+      ebx == signature_INTEL_ebx && ecx == signature_INTEL_ecx && edx == signature_INTEL_edx;
+  EXPECT_EQ(spindle::detail::fp_restore_policy(), intel ? FpRestore::compare : FpRestore::always);
+}
+
 #endif
 
 TEST(ContextSwitch, FreshContextStackIsAligned) {

@@ -45,6 +45,18 @@ extern "C" void spindle_context_switch(void** save_sp, void* resume_sp);
 #endif
 extern "C" void spindle_context_trampoline();
 
+#if defined(__x86_64__)
+/// How a switch restores the resumed context's floating-point control words (MXCSR, x87
+/// control word); both ways keep them per context. `compare`: only when they differ from
+/// the suspender's, reading back what it just stored (cheapest where that store forwards,
+/// as on Intel cores); `always`: unconditionally, never reading them back (cheapest where
+/// the read-back stalls, as on AMD Zen). Chosen once per process from the CPU vendor.
+enum class FpRestore : unsigned char { always = 0, compare = 1 };
+FpRestore fp_restore_policy() noexcept;
+/// Tests and benchmarks only: switches must not be running on other threads meanwhile.
+void set_fp_restore_policy(FpRestore policy) noexcept;
+#endif
+
 inline void context_init(MachineContext& ctx, void* /*stack_low*/, void* stack_high,
                          ContextEntry entry, void* arg) {
   auto top = reinterpret_cast<std::uintptr_t>(stack_high) & ~std::uintptr_t{15};
@@ -113,9 +125,8 @@ inline void context_switch(MachineContext& from, MachineContext& to) {
       "subq   $16, %%rsp\n\t"
       "stmxcsr (%%rsp)\n\t"
       "fnstcw 4(%%rsp)\n\t"
-      "movl   (%%rsp), %%eax\n\t"
-      "movzwl 4(%%rsp), %%edx\n\t"
       "movq   %%rsp, (%[save])\n\t"
+      "movq   %%rsp, %%rax\n\t"
       "movq   %[resume], %%rsp\n\t"
       "jmp    spindle_context_resume\n"
       "1:\n\t"
