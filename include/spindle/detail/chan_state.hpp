@@ -5,8 +5,8 @@
 //     only hold parked parties, and a successful push (pop) wakes one parked receiver
 //     (sender), which then retries its operation;
 //   * unbuffered (capacity 0): there is no buffer; a send and a receive meet in a wait queue
-//     and the one that arrives second moves the value directly between the two stacks
-//     (Go's direct hand-off), under the channel lock.
+//     and the one that arrives second claims the first under the channel lock, then moves
+//     the value directly between the two stacks (Go's direct hand-off) after releasing it.
 //
 // Invariants (Go's, restated for this design):
 //   * unbuffered: at most one of `senders_` and `receivers_` holds a live (unclaimed) entry
@@ -30,9 +30,9 @@
 // entries); that only costs a lock round trip. Unbuffered channels have no ring: their
 // flags are only hints for try_send / try_recv (release stores, acquire loads).
 //
-// Who may touch what: the ring is lock-free; the queues, `linked`, `result`, `packet` and
-// closed_ writes happen only under lock_; the `*_waiting_` flags are written under lock_ and
-// read anywhere.
+// Who may touch what: the ring is lock-free; the queues, `linked`, claims and closed_ writes
+// happen only under lock_; the `*_waiting_` flags are written under lock_ and read anywhere;
+// a claimed entry's `result` and `packet` belong to its claimer until it unparks the owner.
 #pragma once
 
 #include <atomic>
@@ -90,41 +90,43 @@ class ChanState {
   /// parked receiver (ok), or report closed, or link `e` as a parked sender (not_ready; the
   /// caller then parks on e.ctx).
   ChanStatus send_or_enroll(T& value, WaitEntry& e) noexcept {
-    ChanCompletion guard(lock_);
-    if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
-    WaitEntry* r = receivers_.claim_first();
-    update_flag(receivers_, receivers_waiting_);
-    if (r != nullptr) {
-      static_cast<std::optional<T>*>(r->packet)->emplace(std::move(value));
-      r->result = WaitEntry::kDone;
-      guard.wake(*r);
-      return ChanStatus::ok;
+    WaitEntry* r;
+    {
+      ChanLockGuard guard(lock_);
+      if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
+      r = receivers_.claim_first();
+      update_flag(receivers_, receivers_waiting_);
+      if (r == nullptr) {
+        e.packet = &value;
+        e.result = WaitEntry::kNone;
+        senders_.push_back(e);
+        update_flag(senders_, senders_waiting_);
+        return ChanStatus::not_ready;
+      }
     }
-    e.packet = &value;
-    e.result = WaitEntry::kNone;
-    senders_.push_back(e);
-    update_flag(senders_, senders_waiting_);
-    return ChanStatus::not_ready;
+    hand_off_to_receiver(*r, value);
+    return ChanStatus::ok;
   }
 
   /// Unbuffered only, for a plain blocking receive: take a parked sender's value (ok), or
   /// report closed, or link `e` as a parked receiver whose value goes to `out` (not_ready).
   ChanStatus recv_or_enroll(std::optional<T>& out, WaitEntry& e) noexcept {
-    ChanCompletion guard(lock_);
-    WaitEntry* s = senders_.claim_first();
-    update_flag(senders_, senders_waiting_);
-    if (s != nullptr) {
-      out.emplace(std::move(*static_cast<T*>(s->packet)));
-      s->result = WaitEntry::kDone;
-      guard.wake(*s);
-      return ChanStatus::ok;
+    WaitEntry* s;
+    {
+      ChanLockGuard guard(lock_);
+      s = senders_.claim_first();
+      update_flag(senders_, senders_waiting_);
+      if (s == nullptr) {
+        if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
+        e.packet = &out;
+        e.result = WaitEntry::kNone;
+        receivers_.push_back(e);
+        update_flag(receivers_, receivers_waiting_);
+        return ChanStatus::not_ready;
+      }
     }
-    if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
-    e.packet = &out;
-    e.result = WaitEntry::kNone;
-    receivers_.push_back(e);
-    update_flag(receivers_, receivers_waiting_);
-    return ChanStatus::not_ready;
+    take_from_sender(*s, out);
+    return ChanStatus::ok;
   }
 
   /// Closes the channel and wakes every parked party. False if it was already closed.
@@ -182,14 +184,15 @@ class ChanState {
         !closed_.load(std::memory_order_acquire)) {
       return ChanStatus::not_ready;
     }
-    ChanCompletion guard(lock_);
-    if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
-    WaitEntry* e = receivers_.claim_first();
-    update_flag(receivers_, receivers_waiting_);
-    if (e == nullptr) return ChanStatus::not_ready;
-    static_cast<std::optional<T>*>(e->packet)->emplace(std::move(value));
-    e->result = WaitEntry::kDone;
-    guard.wake(*e);
+    WaitEntry* e;
+    {
+      ChanLockGuard guard(lock_);
+      if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
+      e = receivers_.claim_first();
+      update_flag(receivers_, receivers_waiting_);
+      if (e == nullptr) return ChanStatus::not_ready;
+    }
+    hand_off_to_receiver(*e, value);
     return ChanStatus::ok;
   }
 
@@ -199,17 +202,36 @@ class ChanState {
         !closed_.load(std::memory_order_acquire)) {
       return ChanStatus::not_ready;
     }
-    ChanCompletion guard(lock_);
-    WaitEntry* e = senders_.claim_first();
-    update_flag(senders_, senders_waiting_);
-    if (e == nullptr) {
-      return closed_.load(std::memory_order_relaxed) ? ChanStatus::closed  // under lock_
-                                                     : ChanStatus::not_ready;
+    WaitEntry* e;
+    {
+      ChanLockGuard guard(lock_);
+      e = senders_.claim_first();
+      update_flag(senders_, senders_waiting_);
+      if (e == nullptr) {
+        return closed_.load(std::memory_order_relaxed) ? ChanStatus::closed  // under lock_
+                                                       : ChanStatus::not_ready;
+      }
     }
-    out.emplace(std::move(*static_cast<T*>(e->packet)));
-    e->result = WaitEntry::kDone;
-    guard.wake(*e);
+    take_from_sender(*e, out);
     return ChanStatus::ok;
+  }
+
+  // The rest of an unbuffered hand-off, after the lock: `r` is claimed and unlinked, so no
+  // one else touches it, and its owner reads packet and result only once unparked (or, when
+  // unwinding, once wait_for_claimer() saw the unpark). Outside the lock, the move's write
+  // to the partner's stack (a line the other core last wrote) no longer holds up the
+  // waiting parties: under it, the unlock store queued behind that miss.
+  void hand_off_to_receiver(WaitEntry& r, T& value) noexcept {
+    static_cast<std::optional<T>*>(r.packet)->emplace(std::move(value));
+    r.result = WaitEntry::kDone;
+    r.next = nullptr;  // unpark_claimed() walks a list; this one has a single entry
+    unpark_claimed(&r);
+  }
+  void take_from_sender(WaitEntry& s, std::optional<T>& out) noexcept {
+    out.emplace(std::move(*static_cast<T*>(s.packet)));
+    s.result = WaitEntry::kDone;
+    s.next = nullptr;  // as above
+    unpark_claimed(&s);
   }
 
   bool enroll(WaitEntry& e, void* packet, ChanWaitQueue& mine, std::atomic<bool>& mine_waiting,

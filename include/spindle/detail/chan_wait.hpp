@@ -11,14 +11,16 @@
 //
 // Invariants (all under the lock of the channel that holds the queue):
 //   * an entry is in at most one queue, and `linked` says whether it is;
-//   * whoever claims a context through an entry unlinks that entry and fills in `result`
-//     (and the packet) under the lock, and calls waiter.unpark() under it or right *after*
-//     releasing it (ChanCompletion, which hand-offs use): the unpark (a CAS or two, a push onto a
-//     run queue, maybe a futex wake) is the longest step, and the lock is what the other parties
-//     spin on. An owner learns it was completed only through that unpark, so it touches nothing
-//     before. One that stops waiting for another reason (unwinding) claims itself with kAborted; if
-//     that fails, a claimer is between its unlock and its unpark, and the owner waits for the
-//     unpark (wait_for_claimer()) before its stack may go (this is what makes unwinding a
+//   * whoever claims a context through an entry unlinks that entry under the lock, then fills
+//     in `result` (and the packet) and calls waiter.unpark(), under the lock or after it: an
+//     unbuffered hand-off moves the value and unparks after releasing it (as does close, through
+//     ChanCompletion); the move writes to a line of the partner's stack, the unpark (a CAS or
+//     two, a push onto a run queue, maybe a futex wake) is the longest step, and the lock is
+//     what the other parties spin on. A claimed, unlinked entry is the claimer's alone until
+//     the unpark: an owner learns it was completed only through that unpark, so it touches
+//     nothing before. One that stops waiting for another reason (unwinding) claims itself with
+//     kAborted; if that fails, a claimer is between its unlock and its unpark, and the owner waits
+//     for the unpark (wait_for_claimer()) before its stack may go (this is what makes unwinding a
 //     parked task safe);
 //   * dead entries (context claimed through another channel, or aborted) may be unlinked by
 //     anyone holding the lock; the owner unlinks whatever is still linked when it wakes.
@@ -93,7 +95,7 @@ struct WaitEntry {
   /// Unbuffered channels only: the sender's T* (value to take) or the receiver's
   /// std::optional<T>* (where to put the value). Unused by buffered channels.
   void* packet = nullptr;
-  Result result = kNone;  // written by the claimer under the channel lock, before unpark()
+  Result result = kNone;  // written by the claimer once it has claimed, before unpark()
   bool linked = false;    // guarded by the lock of the channel whose queue holds the entry
   WaitEntry* prev = nullptr;
   WaitEntry* next = nullptr;
