@@ -96,27 +96,50 @@ Waiter::Waiter(WaitKind kind, const void* object) noexcept
     : fiber_(current_fiber()), kind_(kind), object_(object) {}
 
 bool Waiter::wake() noexcept {
-  Fiber* f = fiber_;  // read first: the owner may free *this once the exchange lands
+  Fiber* f = fiber_;  // read first: the owner may free *this once kNotified lands
   // A simulation must not exchange wake-ups with the world outside it: such a run could not
   // replay. Checked before the exchange, so the race is caught whichever side arrives first.
   if (t_current_sim != nullptr || (f != nullptr && f->sched->simulation() != nullptr))
       [[unlikely]] {
     check_simulation_boundary(f);
   }
-  // acq_rel: release publishes the waker's writes to the owner; acquire orders this
-  // against the worker's CAS to kParked, so a kParked result means the fiber is parked.
-  std::uint32_t prev = state_.exchange(kNotified, std::memory_order_acq_rel);
-  if (prev == kNotified) return false;
-  if (prev == kParked) {
-    if (f != nullptr) {
-      if (Scheduler::claim_parked(f)) f->sched->make_runnable(f);
-    } else {
-      // The sleeper may already be gone after a spurious wake-up; a futex wake on a dead
-      // address wakes nobody that does not re-check its own condition.
-      futex_wake(state_, 1);
+  if (f == nullptr) {
+    // acq_rel: release publishes the waker's writes to the sleeper; acquire pairs with its
+    // CAS to kParked.
+    const std::uint32_t prev = state_.exchange(kNotified, std::memory_order_acq_rel);
+    if (prev == kNotified) return false;
+    // The sleeper may already be gone after a spurious wake-up; a futex wake on a dead
+    // address wakes nobody that does not re-check its own condition.
+    if (prev == kParked) futex_wake(state_, 1);
+    return true;
+  }
+  // A task. Before it has parked, the waker leaves kNotified for the worker's CAS to find.
+  // Once parked (state kParked), the fiber itself is claimed, with one CAS of its run_state
+  // that also settles the race with other wakers and with teardown, and kNotified is then a
+  // plain store: one locked instruction per wake-up instead of two.
+  // acquire: pairs with the worker's acq_rel CAS to kParked, after its store of the fiber's
+  // kParked run_state; and with another waker's release store of kNotified.
+  std::uint32_t s = state_.load(std::memory_order_acquire);
+  while (s == kIdle) {
+    // acq_rel: release publishes the waker's writes to the owner, which acquires them when
+    // its CAS to kParked fails or when park() sees kNotified; acquire: as the load above.
+    if (state_.compare_exchange_weak(s, kNotified, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      return true;
     }
   }
-  return true;
+  if (s == kNotified) return false;
+  // kParked. The owner stays parked until someone claims the fiber, and a waker reaching
+  // this Waiter is one its owner waits for before leaving (a claim protocol, timer_cancel):
+  // so the fiber cannot have moved on to another park. Only one claim succeeds.
+  const bool mine = Scheduler::claim_parked(f);
+  // release: publishes the waker's writes; the owner reads kNotified after it resumes, and
+  // wait_for_claimer() reads it as "the unpark has landed". Stored before make_runnable():
+  // once the fiber can run, it may free *this.
+  state_.store(kNotified, std::memory_order_release);
+  if (mine) f->sched->make_runnable(f);
+  // A claim lost to teardown reports false to every waker: the task unwinds anyway.
+  return mine;
 }
 
 void Waiter::park() {

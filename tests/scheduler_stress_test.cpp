@@ -43,13 +43,24 @@ class Watchdog {
   std::thread thread_;
 };
 
-TEST(SchedulerStress, WakeUpsFromThreadsAreNeverLost) {
+// Runs `round` again and again for `period` (under a watchdog) and returns how many rounds
+// ran.
+template <class Round>
+int rounds_for(std::chrono::milliseconds period, Round&& round) {
   Watchdog dog(60s);
-  spindle::Runtime rt{spindle::Options{.workers = 2}};
-  std::mt19937 rng(1234);
-  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  const auto until = std::chrono::steady_clock::now() + period;
   int rounds = 0;
   while (std::chrono::steady_clock::now() < until) {
+    round(rounds);
+    ++rounds;
+  }
+  return rounds;
+}
+
+TEST(SchedulerStress, WakeUpsFromThreadsAreNeverLost) {
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
+  std::mt19937 rng(1234);
+  const int rounds = rounds_for(1500ms, [&](int) {
     std::atomic<spindle::detail::Waiter*> slot{nullptr};
     int spin = static_cast<int>(rng() % 2000);
     auto t = rt.spawn([&] {
@@ -66,8 +77,59 @@ TEST(SchedulerStress, WakeUpsFromThreadsAreNeverLost) {
     if (rng() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 300));
     w->unpark();
     EXPECT_EQ(t.join(), 1);
-    ++rounds;
-  }
+  });
+  EXPECT_GT(rounds, 10);
+}
+
+// Two wakers race on one waiter (as a timer and a channel do on a timed wait): the task
+// resumes exactly once, and exactly one wake() reports that it woke it, whether the wakers
+// come before the park, during it or after it.
+TEST(SchedulerStress, RacingWakersWakeOnceAndExactlyOneReportsIt) {
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
+  std::mt19937 rng(99);
+  const int rounds = rounds_for(1500ms, [&](int round) {
+    std::atomic<spindle::detail::Waiter*> slot{nullptr};
+    std::atomic<int> wakers_done{0};
+    std::atomic<int> reported{0};
+    std::atomic<int> resumed{0};
+    auto t = rt.spawn([&] {
+      spindle::detail::Waiter w;
+      slot.store(&w);
+      w.park();
+      resumed.fetch_add(1);
+      // Both wakers may still be inside wake(): the waiter must outlive them.
+      while (wakers_done.load() < 2) std::this_thread::yield();
+    });
+    // Both wakers start together (within a few instructions of each other, so that both
+    // can find the task parked before either has finished), at a random moment relative to
+    // the park.
+    std::atomic<bool> go{false};
+    const int start_delay = static_cast<int>(rng() % 4000);
+    const int jitter_a = static_cast<int>(rng() % 32);
+    const int jitter_b = static_cast<int>(rng() % 32);
+    auto waker = [&](int jitter) {
+      while (!go.load()) {
+      }
+      for (int i = 0; i < jitter; ++i) std::atomic_signal_fence(std::memory_order_seq_cst);
+      if (slot.load()->wake()) reported.fetch_add(1);
+      wakers_done.fetch_add(1);
+    };
+    std::thread a(waker, jitter_a);
+    std::thread b(waker, jitter_b);
+    while (slot.load() == nullptr) std::this_thread::yield();
+    if (round % 2 == 0) {
+      // Long enough for the task to have parked: both wakers find it parked.
+      std::this_thread::sleep_for(100us);
+    } else {
+      for (int i = 0; i < start_delay; ++i) std::atomic_signal_fence(std::memory_order_seq_cst);
+    }
+    go.store(true);
+    a.join();
+    b.join();
+    t.join();
+    ASSERT_EQ(resumed.load(), 1);
+    ASSERT_EQ(reported.load(), 1) << "round " << round;
+  });
   EXPECT_GT(rounds, 10);
 }
 

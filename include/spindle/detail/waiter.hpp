@@ -10,14 +10,18 @@
 //   kIdle     nobody has parked or woken yet
 //   kParked   the owner is suspended (task switched out / thread sleeping)
 //   kNotified unpark() happened; park() returns (or never sleeps)
-// Transitions: kIdle->kParked (owner, CAS) ; kIdle|kParked->kNotified (waker, exchange).
-// The waker's exchange is a release that pairs with the owner's acquire when it observes
-// kNotified, so whatever the waker wrote before unpark() (a received value, a flag) is
-// visible after park() returns.
+// Transitions: kIdle->kParked (owner, CAS); kIdle->kNotified (waker, CAS, or exchange on a
+// plain thread); kParked->kNotified (waker: on a plain thread an exchange; for a task a plain
+// store, after the waker won the fiber's run_state CAS, which is what arbitrates between
+// wakers and teardown). Every waker's write of kNotified is a release that pairs with the
+// owner's acquire when it observes kNotified, so whatever the waker wrote before unpark() (a
+// received value, a flag) is visible after park() returns.
 //
 // Lifetime rule: the owner may destroy the Waiter as soon as park() returns, so unpark()
-// touches nothing of the Waiter after its exchange. A Waiter is single-shot: one park, one
-// effective unpark; later unparks are harmless no-ops.
+// touches nothing of the Waiter after its write of kNotified (a task's waker writes it before
+// making the task runnable). Wakers that may race (a timer and a channel on one timed wait)
+// must all be done before the owner destroys the Waiter. A Waiter is single-shot: one park,
+// one effective unpark; later unparks are harmless no-ops.
 #pragma once
 
 #include <atomic>
