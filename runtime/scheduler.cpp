@@ -215,6 +215,13 @@ void Scheduler::make_runnable(Fiber* f) {
     outside_wakers_.fetch_sub(1, std::memory_order_release);
     return;
   }
+  // A spinner will find f itself: the runnext exchange above and this load are both
+  // seq_cst, and a spinner that stops drops spinning_ (seq_cst) and fences before its last
+  // look, so if this load still saw it spinning, that look sees f (and a lone task in
+  // runnext keeps it awake). This skips notify_work()'s fence, a locked instruction, on
+  // every wake-up while the other worker spins beside a message-passing pair (ping-pong on
+  // two workers 124 -> 117 ns).
+  if (spinning_.load(std::memory_order_seq_cst) != 0) return;
   notify_work(w);
 }
 

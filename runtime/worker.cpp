@@ -297,8 +297,10 @@ void Worker::push_runnext(Fiber* f) {
     old = runnext.load(std::memory_order_relaxed);
     runnext.store(f, std::memory_order_relaxed);  // relaxed: as above
   } else {
-    // acq_rel: release publishes f to a thief's exchange; acquire takes over the old one.
-    old = runnext.exchange(f, std::memory_order_acq_rel);
+    // seq_cst: publishes f to a thief's exchange and takes over the old one, and is the
+    // store half of the pairing that lets make_runnable() skip its fence when a worker
+    // spins (see there). On x86 the exchange is the same instruction either way.
+    old = runnext.exchange(f, std::memory_order_seq_cst);
   }
   if (old != nullptr) deque.push(old);
 }
