@@ -97,10 +97,7 @@ class ChanState {
       r = receivers_.claim_first();
       update_flag(receivers_, receivers_waiting_);
       if (r == nullptr) {
-        e.packet = &value;
-        e.result = WaitEntry::kNone;
-        senders_.push_back(e);
-        update_flag(senders_, senders_waiting_);
+        park_locked(e, &value, senders_, senders_waiting_);
         return ChanStatus::not_ready;
       }
     }
@@ -118,10 +115,7 @@ class ChanState {
       update_flag(senders_, senders_waiting_);
       if (s == nullptr) {
         if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
-        e.packet = &out;
-        e.result = WaitEntry::kNone;
-        receivers_.push_back(e);
-        update_flag(receivers_, receivers_waiting_);
+        park_locked(e, &out, receivers_, receivers_waiting_);
         return ChanStatus::not_ready;
       }
     }
@@ -216,21 +210,29 @@ class ChanState {
     return ChanStatus::ok;
   }
 
+  // Under lock_, unbuffered: links `e` as a parked party of `q` whose value is at `packet`.
+  void park_locked(WaitEntry& e, void* packet, ChanWaitQueue& q,
+                   std::atomic<bool>& waiting) noexcept {
+    e.packet = packet;
+    e.result = WaitEntry::kNone;
+    q.push_back(e);
+    update_flag(q, waiting);
+  }
+
   // The rest of an unbuffered hand-off, after the lock: `r` is claimed and unlinked, so no
   // one else touches it, and its owner reads packet and result only once unparked (or, when
   // unwinding, once wait_for_claimer() saw the unpark). Outside the lock, the move's write
   // to the partner's stack (a line the other core last wrote) no longer holds up the
-  // waiting parties: under it, the unlock store queued behind that miss.
+  // waiting parties: under it, the unlock store queued behind that miss. Unlinking cleared
+  // `next`, so unpark_claimed() sees a list of one.
   void hand_off_to_receiver(WaitEntry& r, T& value) noexcept {
     static_cast<std::optional<T>*>(r.packet)->emplace(std::move(value));
     r.result = WaitEntry::kDone;
-    r.next = nullptr;  // unpark_claimed() walks a list; this one has a single entry
     unpark_claimed(&r);
   }
   void take_from_sender(WaitEntry& s, std::optional<T>& out) noexcept {
     out.emplace(std::move(*static_cast<T*>(s.packet)));
     s.result = WaitEntry::kDone;
-    s.next = nullptr;  // as above
     unpark_claimed(&s);
   }
 
