@@ -10,6 +10,7 @@
 #include "runtime/scheduler.hpp"
 #include "runtime/sim_core.hpp"
 #include "runtime/trace.hpp"
+#include "spindle/detail/chan_lock.hpp"
 #include "spindle/detail/task_core.hpp"
 
 namespace spindle::detail {
@@ -32,14 +33,6 @@ constexpr int kSlowSpinPauses = 256;
 // Episodes in a row that ended with only lone tasks in sight (see Worker::idle) stretch the
 // pause between looks, up to kSlowSpinPauses << kMaxLoneShift (~20 us here).
 constexpr int kMaxLoneShift = 3;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 [[noreturn]] void report_stack_overflow(const Fiber& f) {
   write_overflow_message(f, "the stack canary was overwritten");
@@ -183,6 +176,19 @@ void Worker::complete_switch() {
       Waiter& w = *action_waiter_;
       action_waiter_ = nullptr;
       if (sim != nullptr) sim->on_park(f);
+      if (ChanLock* lock = action_lock_) {
+        action_lock_ = nullptr;
+        // Parked under the lock every waker needs: nobody can have woken the waiter, and
+        // nobody can see it until the unlock. The waiter first: once the fiber reads
+        // kParked, teardown may claim and resume it, and its stack (the waiter) is its own
+        // again. relaxed: both stores are published by the unlock's release, which the
+        // waker's lock acquires; teardown's scan pairs with the release store as below.
+        w.state_.store(Waiter::kParked, std::memory_order_relaxed);
+        // release: as below, for teardown and scans that read it without the lock.
+        f->run_state.store(Fiber::kParked, std::memory_order_release);
+        lock->unlock();
+        break;
+      }
       // The fiber is off its stack now, so it is safe to let an unparker resume it. Publish
       // kParked first: an unparker that sees the waiter parked must find the fiber parked.
       // release: ordered before the CAS below, whose release the unparker's exchange
@@ -256,8 +262,9 @@ void Worker::switch_out(Fiber* f, Action a, bool exits) {
   Worker::current()->complete_switch();
 }
 
-void Worker::park_current(Waiter& w) {
+void Worker::park_current(Waiter& w, ChanLock* release) {
   action_waiter_ = &w;
+  action_lock_ = release;
   switch_out(current_fiber, Action::park, false);
 }
 

@@ -21,6 +21,7 @@
 
 namespace spindle::detail {
 
+class ChanLock;
 class Scheduler;
 class SimCore;
 
@@ -42,7 +43,9 @@ class Worker {
   // Called on a fiber's stack: switch to the next local fiber directly, or to this worker's
   // scheduler context. They return when the fiber is resumed (possibly by another worker:
   // re-read Worker::current() after).
-  void park_current(Waiter& w);
+  // park_current() with `release` set unlocks it once the fiber is off its stack (see
+  // Waiter::park_releasing()).
+  void park_current(Waiter& w, ChanLock* release = nullptr);
   void yield_current();
   [[noreturn]] void exit_current();
 
@@ -118,6 +121,7 @@ class Worker {
   Action action_ = Action::none;
   Fiber* action_fiber_ = nullptr;
   Waiter* action_waiter_ = nullptr;
+  ChanLock* action_lock_ = nullptr;  // Action::park: released after the switch
   Fiber* yield_head_ = nullptr;
   Fiber* yield_tail_ = nullptr;
   std::uint32_t tick_ = 0;

@@ -147,14 +147,14 @@ class SendOp final : public SelectCase {
   const char* closed_message_;
 };
 
-/// Parks on `ctx` after a single unbuffered operation enrolled `e` on `state`'s queue
-/// (send_or_enroll / recv_or_enroll). On unwinding, `abort` claims the context and unlinks
-/// `e` under the channel lock; if a partner claimed it first, waits out that partner's
-/// unpark.
+/// Parks on `ctx` after a single unbuffered operation enrolled `e` on a channel's queue
+/// (send_or_enroll / recv_or_enroll), releasing `lock`, which they left held, once the task
+/// is off its stack. On unwinding, `abort` claims the context and unlinks `e` under the
+/// channel lock; if a partner claimed it first, waits out that partner's unpark.
 template <class Abort>
-void park_enrolled(SelectCtx& ctx, Abort&& abort) {
+void park_enrolled(SelectCtx& ctx, ChanLock& lock, Abort&& abort) {
   try {
-    ctx.waiter.park();
+    ctx.waiter.park_releasing(lock);
   } catch (...) {
     if (!abort()) ctx.wait_for_claimer();
     throw;  // ForcedUnwind: never swallowed
@@ -184,7 +184,7 @@ template <class T>
     case ChanStatus::not_ready:
       break;
   }
-  park_enrolled(ctx, [&]() noexcept { return state->abort_send(e); });
+  park_enrolled(ctx, state->wait_lock(), [&]() noexcept { return state->abort_send(e); });
   // The claimer unlinked `e` and set its result before unparking (acquired by park()).
   if (e.result == WaitEntry::kClosed) throw_channel_closed(closed_message);
 }
@@ -218,7 +218,7 @@ template <class T>
   e.ctx = &ctx;
   std::optional<T> out;
   if (state->recv_or_enroll(out, e) != ChanStatus::not_ready) return out;
-  park_enrolled(ctx, [&]() noexcept { return state->abort_recv(e); });
+  park_enrolled(ctx, state->wait_lock(), [&]() noexcept { return state->abort_recv(e); });
   return out;  // filled by the sender (kDone), or empty because of a close (kClosed)
 }
 

@@ -7,6 +7,8 @@
 //   * unbuffered (capacity 0): there is no buffer; a send and a receive meet in a wait queue
 //     and the one that arrives second claims the first under the channel lock, then moves
 //     the value directly between the two stacks (Go's direct hand-off) after releasing it.
+//     A plain send or receive that arrives first enrols under the lock and parks holding it;
+//     its worker releases it once the task is switched out (Waiter::park_releasing).
 //
 // Invariants (Go's, restated for this design):
 //   * unbuffered: at most one of `senders_` and `receivers_` holds a live (unclaimed) entry
@@ -87,41 +89,48 @@ class ChanState {
   }
 
   /// Unbuffered only, for a plain blocking send: in one locked step, hand `value` to a
-  /// parked receiver (ok), or report closed, or link `e` as a parked sender (not_ready; the
-  /// caller then parks on e.ctx).
+  /// parked receiver (ok), or report closed, or link `e` as a parked sender (not_ready). On
+  /// not_ready the lock is still held: the caller parks on e.ctx with
+  /// Waiter::park_releasing(wait_lock()), which releases it once the task is off its stack.
   ChanStatus send_or_enroll(T& value, WaitEntry& e) noexcept {
-    WaitEntry* r;
-    {
-      ChanLockGuard guard(lock_);
-      if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
-      r = receivers_.claim_first();
-      update_flag(receivers_, receivers_waiting_);
-      if (r == nullptr) {
-        park_locked(e, &value, senders_, senders_waiting_);
-        return ChanStatus::not_ready;
-      }
+    lock_.lock();
+    if (closed_.load(std::memory_order_relaxed)) {  // relaxed: under lock_
+      lock_.unlock();
+      return ChanStatus::closed;
     }
+    WaitEntry* r = receivers_.claim_first();
+    update_flag(receivers_, receivers_waiting_);
+    if (r == nullptr) {
+      park_locked(e, &value, senders_, senders_waiting_);
+      return ChanStatus::not_ready;
+    }
+    lock_.unlock();
     hand_off_to_receiver(*r, value);
     return ChanStatus::ok;
   }
 
   /// Unbuffered only, for a plain blocking receive: take a parked sender's value (ok), or
-  /// report closed, or link `e` as a parked receiver whose value goes to `out` (not_ready).
+  /// report closed, or link `e` as a parked receiver whose value goes to `out` (not_ready,
+  /// with the lock held, as for send_or_enroll).
   ChanStatus recv_or_enroll(std::optional<T>& out, WaitEntry& e) noexcept {
-    WaitEntry* s;
-    {
-      ChanLockGuard guard(lock_);
-      s = senders_.claim_first();
-      update_flag(senders_, senders_waiting_);
-      if (s == nullptr) {
-        if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
-        park_locked(e, &out, receivers_, receivers_waiting_);
-        return ChanStatus::not_ready;
+    lock_.lock();
+    WaitEntry* s = senders_.claim_first();
+    update_flag(senders_, senders_waiting_);
+    if (s == nullptr) {
+      if (closed_.load(std::memory_order_relaxed)) {  // relaxed: under lock_
+        lock_.unlock();
+        return ChanStatus::closed;
       }
+      park_locked(e, &out, receivers_, receivers_waiting_);
+      return ChanStatus::not_ready;
     }
+    lock_.unlock();
     take_from_sender(*s, out);
     return ChanStatus::ok;
   }
+
+  /// The lock a send_or_enroll / recv_or_enroll that returned not_ready left held.
+  ChanLock& wait_lock() noexcept { return lock_; }
 
   /// Closes the channel and wakes every parked party. False if it was already closed.
   bool close() noexcept {

@@ -33,6 +33,7 @@
 namespace spindle::detail {
 
 class Fiber;
+class ChanLock;
 
 /// The fiber running on this thread, or nullptr on a plain thread.
 Fiber* current_fiber() noexcept;
@@ -84,6 +85,14 @@ class Waiter {
   /// Blocks until unpark(). Inside a task that the runtime is tearing down, throws the
   /// runtime's unwind exception instead (callers undo their registration in destructors).
   void park();
+
+  /// park() for a caller that holds `lock`, the only lock under which anyone can reach this
+  /// waiter to wake it (a plain send or receive on one unbuffered channel): inside a task the
+  /// lock is released only once the task has switched away (Go's gopark with an unlock
+  /// function), so no waker can race the park itself and parking takes no locked
+  /// instruction. On a plain thread, or when the task is being torn down, it releases the
+  /// lock first and then behaves as park(). The lock is released in every case.
+  void park_releasing(ChanLock& lock);
 
   /// Like park(), but gives up at `deadline`. Returns true when woken by unpark(), false on
   /// timeout. After a timeout the caller must make sure no unpark() can still reach this
