@@ -118,6 +118,17 @@ class WorkDeque {
     return static_cast<std::uint64_t>(top_.load(std::memory_order_relaxed));
   }
 
+  /// Any thread: the oldest item as seen right now, or nullptr when the deque looks empty. A
+  /// hint only (it may have been stolen or popped already); never dereference it.
+  Fiber* peek_top() const noexcept {
+    // relaxed: a hint, as top_hint(); steal() does the synchronising.
+    const std::int64_t t = top_.load(std::memory_order_relaxed);
+    // acquire: pairs with push()'s release of bottom, as in steal().
+    const std::int64_t b = bottom_.load(std::memory_order_acquire);
+    if (t >= b) return nullptr;
+    // acquire: pairs with grow()'s release.
+    return buffer_.load(std::memory_order_acquire)->get(t);
+  }
   /// Approximate number of items (exact for the owner when no steal is in flight).
   std::size_t size_hint() const noexcept {
     // relaxed: an estimate for the steal-half heuristic and diagnostics.

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <thread>
@@ -141,8 +142,9 @@ class Worker {
     Sighting runnext;
   };
   std::vector<Sightings> seen_;
-  bool waited_long_enough(Sighting& seen, std::uint64_t key);
-  // Set when a look left a lone task behind a busy worker for now: not a reason to sleep.
+  // True once `key` has been seen unchanged for `patience`; until then sets work_waiting_.
+  bool waited_long_enough(Sighting& seen, std::uint64_t key, std::chrono::nanoseconds patience);
+  // Set when a look left tasks behind a busy worker for now: not a reason to sleep.
   bool work_waiting_ = false;
   // Spin episodes in a row that saw only lone tasks (idle()), at most kMaxLoneShift.
   int lone_streak_ = 0;

@@ -140,4 +140,69 @@ TEST(SchedulerLocality, AfterLongMessagePassingALoneTaskLeftBehindIsStillTaken) 
   EXPECT_TRUE(done) << "the other worker never took the task waiting in runnext";
 }
 
+TEST(SchedulerLocality, AGroupPassingMessagesSharesAWorker) {
+  // Two senders and two receivers on one unbuffered channel: every hand-off wakes a task
+  // into the waker's runnext and pushes the one there into the deque, so the deque often
+  // holds two or three woken tasks. When a thief took those at once, the group was spread
+  // over both workers for most messages.
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
+  constexpr int kPerSender = 20000;
+  const int together = rt.block_on([] {
+    spindle::Chan<std::size_t> ch;
+    std::atomic<int> same{0};
+    std::vector<spindle::Task<void>> tasks;
+    for (int r = 0; r < 2; ++r) {
+      tasks.push_back(spindle::spawn([ch, &same]() mutable {
+        while (auto from = ch.recv()) {
+          if (*from == worker_index()) same.fetch_add(1, std::memory_order_relaxed);
+        }
+      }));
+    }
+    std::vector<spindle::Task<void>> senders;
+    for (int s = 0; s < 2; ++s) {
+      senders.push_back(spindle::spawn([ch]() mutable {
+        for (int i = 0; i < kPerSender; ++i) ch.send(worker_index());
+      }));
+    }
+    for (auto& t : senders) t.join();
+    ch.close();
+    for (auto& t : tasks) t.join();
+    return same.load();
+  });
+  // Measured on two workers: 99.7% now, 72% when a thief took the woken tasks at once.
+  // Preemption (or a sanitizer's slowdown) may split the group for a while, hence 85%.
+  EXPECT_GT(together, 2 * kPerSender * 85 / 100)
+      << together << " of " << 2 * kPerSender << " messages received on the sender's worker";
+}
+
+TEST(SchedulerLocality, SeveralWokenTasksBehindABusyWorkerAreAllTaken) {
+  // The other side of the patience above: woken tasks that stay queued behind a worker that
+  // never yields are taken by the idle one.
+  spindle::Runtime rt{spindle::Options{.workers = 2}};
+  const bool done = rt.block_on([] {
+    constexpr int kWoken = 3;
+    std::atomic<int> ran{0};
+    std::atomic<bool> all{false};
+    spindle::Chan<int> go;
+    spindle::Chan<int> parked;
+    std::vector<spindle::Task<void>> tasks;
+    for (int i = 0; i < kWoken; ++i) {
+      tasks.push_back(spindle::spawn([go, parked, &ran, &all]() mutable {
+        parked.send(1);
+        (void)go.recv();
+        if (ran.fetch_add(1) + 1 == kWoken) all.store(true);
+      }));
+    }
+    for (int i = 0; i < kWoken; ++i) (void)parked.recv();
+    // Let them all park in recv, so the sends below wake them onto this worker (runnext,
+    // then its deque, oldest first).
+    std::this_thread::sleep_for(20ms);
+    for (int i = 0; i < kWoken; ++i) go.send(1);
+    const bool came = busy_wait_for(all, 10s);
+    for (auto& t : tasks) t.join();
+    return came;
+  });
+  EXPECT_TRUE(done) << "the other worker never took the woken tasks queued behind a busy one";
+}
+
 }  // namespace

@@ -352,12 +352,26 @@ def main():
             machine = json.load(f)
     except (OSError, json.JSONDecodeError):
         pass
+    for when in ("before", "after"):
+        try:
+            with open(os.path.join(results, f"core_latency_{when}.json")) as f:
+                machine[f"core_round_trip_ns_{when}"] = json.load(f).get("core_round_trip_ns")
+        except (OSError, json.JSONDecodeError):
+            pass
     header = ""
     if machine:
         header = (f"Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, "
                   f"{machine.get('host', '?')}; load average at start {machine.get('load_average', '?')}; "
                   f"{machine.get('date', '')}; medians of {machine.get('repetitions', '?')} repetitions"
-                  f"{' (QUICK)' if machine.get('quick') else ''}.\n\n")
+                  f"{' (QUICK)' if machine.get('quick') else ''}.")
+        before = machine.get("core_round_trip_ns_before")
+        after = machine.get("core_round_trip_ns_after")
+        if before is not None or after is not None:
+            header += (f" Cross-core round trip of a cache line (perf/core_latency.cpp): "
+                       f"{before if before is not None else '?'} ns before the run, "
+                       f"{after if after is not None else '?'} ns after; two-worker figures "
+                       f"move with it.")
+        header += "\n\n"
     text = (header + table(rows, units) +
             "\n\nCells: median (ratio to spindle in the same row; above 1: spindle is faster or smaller)."
             "\n\nTargets (issues #2, #3, #4):\n" + targets(rows) + "\n")

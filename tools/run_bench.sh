@@ -100,6 +100,17 @@ mkdir -p "$RESULTS"
   echo "}"
 } >"$RESULTS/machine.json"
 
+# How far apart two CPUs are (a cache line's round trip), before and after the run: on a VM
+# it moves with the host's placement of the vCPUs, and every two-worker figure moves with it.
+core_latency() {
+  if [[ -x "$BUILD/perf/spindle_core_latency" ]]; then
+    "$BUILD/perf/spindle_core_latency" >"$RESULTS/core_latency_$1.json" ||
+      FAILED+=("spindle_core_latency ($1)")
+    step "cross-core round trip ($1): $(cat "$RESULTS/core_latency_$1.json" 2>/dev/null)"
+  fi
+}
+core_latency before
+
 # ---------------------------------------------------------------------------------------
 # C++ benchmarks: one process per workload/implementation pair, so that one case's memory
 # (peak RSS) or crash does not spill into another's.
@@ -231,6 +242,8 @@ if [[ "net/" =~ $FILTER ]] && command -v go >/dev/null 2>&1 &&
 else
   step "skip network servers: needs go and wrk"
 fi
+
+core_latency after
 
 # ---------------------------------------------------------------------------------------
 step "table"
