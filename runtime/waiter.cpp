@@ -173,11 +173,7 @@ void Waiter::park() {
   // acquire: pairs with wake()'s release; a wake-up that already happened skips the switch
   // (the worker's CAS after the switch catches one that races with it).
   if (state_.load(std::memory_order_acquire) == kNotified) return;
-  describe_park(f, kind_, object_);
-  Worker::current()->park_current(*this);
-  describe_resumed(f);
-  // acquire: pairs with wake()'s release exchange.
-  if (state_.load(std::memory_order_acquire) != kNotified) unwind_from_park();
+  switch_away(f, nullptr);
 }
 
 void Waiter::park_releasing(ChanLock& lock) {
@@ -188,10 +184,14 @@ void Waiter::park_releasing(ChanLock& lock) {
     return;
   }
   // Nobody can have woken us: every waker needs `lock`, which we hold.
+  switch_away(f, &lock);
+}
+
+void Waiter::switch_away(Fiber* f, ChanLock* release) {
   describe_park(f, kind_, object_);
-  Worker::current()->park_current(*this, &lock);
+  Worker::current()->park_current(*this, release);
   describe_resumed(f);
-  // acquire: pairs with wake()'s release store.
+  // acquire: pairs with wake()'s release store (or exchange).
   if (state_.load(std::memory_order_acquire) != kNotified) unwind_from_park();
 }
 

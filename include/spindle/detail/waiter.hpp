@@ -120,6 +120,10 @@ class Waiter {
   static constexpr std::uint32_t kParked = 1;
   static constexpr std::uint32_t kNotified = 2;
 
+  // A task's park: switches `f` out (releasing `release`, if set, once it is off its stack)
+  // and returns when woken; unwinds if teardown resumed it instead.
+  void switch_away(Fiber* f, ChanLock* release);
+
   std::atomic<std::uint32_t> state_{kIdle};
   Fiber* fiber_;
   WaitKind kind_;
