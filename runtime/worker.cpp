@@ -27,12 +27,13 @@ constexpr int kSpinRounds = 16;
 // How long a thief leaves a lone task behind a busy worker before taking it (steal_from()).
 constexpr std::chrono::nanoseconds kStealPatience{3000};
 // The same for a short queue of woken tasks (fewer than kShareAtOnce, the oldest not a fresh
-// spawn): in message passing, the owner gets to them within a burst or two (a producer
-// filling a 1024-slot buffer runs ~10 us), and a thief that takes them splits the group
-// across cores. 3 us here: buffered MPMC 4x4 on two workers 209 ns a message, unbuffered
-// 318; 20 us: 71-76 and 84 (30 us: 57 and 76), with cross-core round trips of ~400 ns on
-// this VM. Fresh spawns and longer queues are shared at once, so fork-join is unaffected.
-constexpr std::chrono::nanoseconds kWokenPatience{20000};
+// spawn): in message passing, the owner gets to them within a burst or two, and a thief
+// that takes them splits the group across cores. Longer is better for such groups and worse
+// for a pool of workers woken with jobs, which the scheduler cannot tell apart (a producer
+// filling a buffer looks like a job): with the vCPUs ~450 ns apart, buffered MPMC 4x4 on two
+// workers took 209 ns a message with no patience, 80 with 6 us, 72-78 with 20 us (unbuffered
+// 318, 145, 86), while 8 woken 5 us jobs took 30.3, 31.4 and 41.0 us a round.
+constexpr std::chrono::nanoseconds kWokenPatience{6000};
 constexpr std::size_t kShareAtOnce = 16;
 // A spinner's first rounds follow each other quickly (pausing 1, 2, 4, ... times), for work
 // that is about to appear; the rest pause kSlowSpinPauses times (~2.5 us here) between looks.

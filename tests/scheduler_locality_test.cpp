@@ -169,7 +169,7 @@ TEST(SchedulerLocality, AGroupPassingMessagesSharesAWorker) {
     for (auto& t : tasks) t.join();
     return same.load();
   });
-  // Measured on two workers: 99.7% now, 72% when a thief took the woken tasks at once.
+  // Measured on two workers: 98.4% now, 72% when a thief took the woken tasks at once.
   // Preemption (or a sanitizer's slowdown) may split the group for a while, hence 85%.
   EXPECT_GT(together, 2 * kPerSender * 85 / 100)
       << together << " of " << 2 * kPerSender << " messages received on the sender's worker";
