@@ -39,8 +39,9 @@ constexpr std::size_t kShareAtOnce = 16;
 // that is about to appear; the rest pause kSlowSpinPauses times (~2.5 us here) between looks.
 constexpr int kQuickSpinRounds = 8;
 constexpr int kSlowSpinPauses = 256;
-// Episodes in a row that ended with only lone tasks in sight (see Worker::idle) stretch the
-// pause between looks, up to kSlowSpinPauses << kMaxLoneShift (~20 us here).
+// Episodes in a row that ended with only tasks left to their owner in sight (a lone task or
+// a short queue of woken ones; see Worker::idle) stretch the pause between looks, up to
+// kSlowSpinPauses << kMaxLoneShift (~20 us here).
 constexpr int kMaxLoneShift = 3;
 
 [[noreturn]] void report_stack_overflow(const Fiber& f) {
@@ -486,11 +487,12 @@ void Worker::idle() {
     // pop (and a pop's fence then waits for the line to come back): a spinner polling flat
     // out ran a 4-stage pipeline on 2 workers at half speed. Hence the slow rounds, and
     // runnext (exchanged twice per message passed) only looked at in them.
-    // After an episode that saw only lone tasks (partners about to run beside their wakers,
-    // as in a pipeline or a ping-pong), the next one skips the quick rounds and looks less
-    // often: each look pulls lines the busy worker writes per message, and restarting with
-    // quick rounds every ~20 us slowed a 4-stage pipeline on two workers by a third. A lone
-    // task that stays put is still taken, a few looks later.
+    // After an episode that saw only tasks left to their owner (lone tasks or a few woken
+    // ones: partners about to run beside their wakers, as in a pipeline or a ping-pong), the
+    // next one skips the quick rounds and looks less often: each look pulls lines the busy
+    // worker writes per message, and restarting with quick rounds every ~20 us slowed a
+    // 4-stage pipeline on two workers by a third. A task that stays put is still taken, a few
+    // looks later.
     const int first = lone_streak_ > 0 ? kQuickSpinRounds : 0;
     const int slow_pauses = kSlowSpinPauses << lone_streak_;
     for (int i = first; i < kSpinRounds; ++i) {

@@ -146,7 +146,8 @@ class Worker {
   bool waited_long_enough(Sighting& seen, std::uint64_t key, std::chrono::nanoseconds patience);
   // Set when a look left tasks behind a busy worker for now: not a reason to sleep.
   bool work_waiting_ = false;
-  // Spin episodes in a row that saw only lone tasks (idle()), at most kMaxLoneShift.
+  // Spin episodes in a row that saw only tasks left to their owner for now (a lone task, or
+  // a short queue of woken ones: steal_from()), at most kMaxLoneShift.
   int lone_streak_ = 0;
 };
 
