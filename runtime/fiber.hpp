@@ -26,6 +26,7 @@ namespace spindle::detail {
 class Scheduler;
 class TaskCore;
 class Waiter;
+class Worker;
 
 class alignas(64) Fiber {
  public:
@@ -37,6 +38,9 @@ class alignas(64) Fiber {
   Scheduler* sched = nullptr;
   TaskCore* task = nullptr;
   Fiber* next = nullptr;  // intrusive link: pool free lists and the yield queue
+  // The worker running the fiber, set by whoever switches into it: the fiber's own code
+  // finds its worker here after a switch (it may have moved) without a thread-local lookup.
+  Worker* worker = nullptr;
 
   std::atomic<std::uint32_t> run_state{kIdle};
 
@@ -44,7 +48,7 @@ class alignas(64) Fiber {
   std::atomic<WaitKind> wait_kind{WaitKind::none};
   std::atomic<const void*> wait_object{nullptr};
   std::atomic<std::int64_t> state_since_ns{0};
-  // Bumped on every describe(): two equal readings around a kParked one mean one unbroken
+  // Bumped on every park: two equal readings around a kParked one mean one unbroken
   // park (runtime/partial_deadlock.cpp relies on it).
   std::atomic<std::uint32_t> park_seq{0};
 

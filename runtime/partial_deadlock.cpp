@@ -13,7 +13,7 @@
 //
 // Why a scan can be trusted: the registry is read shard by shard, not at one instant. The
 // proof therefore scans twice and keeps only tasks seen parked in both scans with the same
-// park_seq (bumped by every describe(), so by every park and every wake-up), the same wait
+// park_seq (bumped by every park), the same wait
 // and the same identity (core address and id). Each such task was parked throughout the
 // time between its two readings; every first reading precedes every second one, so all of
 // them were parked together at the instant the first scan ended, each in the wait the scan

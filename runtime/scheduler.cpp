@@ -179,50 +179,35 @@ void Scheduler::notify_work(const Worker* from) noexcept {
   wake_one();
 }
 
-bool Scheduler::claim_parked(Fiber* f) noexcept {
-  std::uint32_t expected = Fiber::kParked;
-  // acq_rel: acquire pairs with the worker's release store of kParked (the saved context is
-  // complete); release hands the fiber to whoever dequeues it.
-  return f->run_state.compare_exchange_strong(expected, Fiber::kRunnable, std::memory_order_acq_rel,
-                                              std::memory_order_relaxed);
-}
-
 std::atomic<void (*)()> g_outside_wake_hook{nullptr};
 
-void Scheduler::make_runnable(Fiber* f) {
+void Scheduler::make_runnable_slow(Fiber* f, Worker* w) {
   if (trace::on()) [[unlikely]]
     trace::record(trace::Event::unpark, f->task);
-  Worker* w = Worker::current();
   if (w != nullptr && &w->sched != this) w = nullptr;
   if (w != nullptr) {
     w->push_runnext(f);
-  } else if (sim_ != nullptr) {
-    sim_->enqueue_from_outside(f);
-    return;
-  } else {
-    // A thread outside the runtime (a blocking-pool thread, a plain thread on a channel):
-    // the task may run, finish and let the runtime be destroyed before this call returns,
-    // so ~Scheduler waits for it. relaxed: ordered before the enqueue's release, which the
-    // task's run (and so the teardown that follows it) comes after.
-    outside_wakers_.fetch_add(1, std::memory_order_relaxed);
-    san::publish(f);
-    injection_.enqueue(f);
+    if (spinning_.load(std::memory_order_seq_cst) != 0) return;  // see make_runnable()
     notify_work(w);
-    // relaxed: set by tests before the wake-up they stall.
-    if (auto hook = g_outside_wake_hook.load(std::memory_order_relaxed)) [[unlikely]]
-      hook();
-    // release: pairs with ~Scheduler's acquire; our reads of the scheduler come first.
-    outside_wakers_.fetch_sub(1, std::memory_order_release);
     return;
   }
-  // A spinner will find f itself: the runnext exchange above and this load are both
-  // seq_cst, and a spinner that stops drops spinning_ (seq_cst) and fences before its last
-  // look, so if this load still saw it spinning, that look sees f (and a lone task in
-  // runnext keeps it awake). This skips notify_work()'s fence, a locked instruction, on
-  // every wake-up while the other worker spins beside a message-passing pair (ping-pong on
-  // two workers 124 -> 117 ns).
-  if (spinning_.load(std::memory_order_seq_cst) != 0) return;
-  notify_work(w);
+  if (sim_ != nullptr) {
+    sim_->enqueue_from_outside(f);
+    return;
+  }
+  // A thread outside the runtime (a blocking-pool thread, a plain thread on a channel):
+  // the task may run, finish and let the runtime be destroyed before this call returns,
+  // so ~Scheduler waits for it. relaxed: ordered before the enqueue's release, which the
+  // task's run (and so the teardown that follows it) comes after.
+  outside_wakers_.fetch_add(1, std::memory_order_relaxed);
+  san::publish(f);
+  injection_.enqueue(f);
+  notify_work(nullptr);
+  // relaxed: set by tests before the wake-up they stall.
+  if (auto hook = g_outside_wake_hook.load(std::memory_order_relaxed)) [[unlikely]]
+    hook();
+  // release: pairs with ~Scheduler's acquire; our reads of the scheduler come first.
+  outside_wakers_.fetch_sub(1, std::memory_order_release);
 }
 
 Fiber* Scheduler::new_fiber() {

@@ -30,17 +30,6 @@ void describe_park(Fiber* f, WaitKind kind, const void* object) {
   f->park_seq.store(f->park_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-// After a park: running again. No clock read (3 ns, a few percent of a channel round trip):
-// nothing shows a running task's time in state.
-void describe_resumed(Fiber* f) {
-  if constexpr (!kTrackTasks) return;
-  // relaxed: as in describe_park().
-  f->wait_kind.store(WaitKind::none, std::memory_order_relaxed);
-  f->wait_object.store(nullptr, std::memory_order_relaxed);  // relaxed: as above
-  // relaxed: as in describe_park().
-  f->park_seq.store(f->park_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-}
-
 const char g_forever = 0;
 
 // Teardown resumes a parked fiber without notifying its waiter; the blocking call must then
@@ -105,9 +94,6 @@ const char* to_string(WaitKind kind) noexcept {
 }
 
 const void* forever_object() noexcept { return &g_forever; }
-
-Waiter::Waiter(WaitKind kind, const void* object) noexcept
-    : fiber_(current_fiber()), kind_(kind), object_(object) {}
 
 bool Waiter::wake() noexcept {
   Fiber* f = fiber_;  // read first: the owner may free *this once kNotified lands
@@ -189,8 +175,9 @@ void Waiter::park_releasing(ChanLock& lock) {
 
 void Waiter::switch_away(Fiber* f, ChanLock* release) {
   describe_park(f, kind_, object_);
-  Worker::current()->park_current(*this, release);
-  describe_resumed(f);
+  f->worker->park_current(*this, release);
+  // Nothing is reset on resumption: readers look at the wait fields only while run_state
+  // says kParked, and park_seq moves with every park.
   // acquire: pairs with wake()'s release store (or exchange).
   if (state_.load(std::memory_order_acquire) != kNotified) unwind_from_park();
 }

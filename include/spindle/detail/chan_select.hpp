@@ -148,7 +148,7 @@ class SendOp final : public SelectCase {
 };
 
 /// Parks on `ctx` after a single unbuffered operation enrolled `e` on a channel's queue
-/// (send_or_enroll / recv_or_enroll), releasing `lock`, which they left held, once the task
+/// (send_or_hold / recv_or_hold), releasing `lock`, which they left held, once the task
 /// is off its stack. On unwinding, `abort` claims the context and unlinks `e` under the
 /// channel lock; if a partner claimed it first, waits out that partner's unpark.
 template <class Abort>
@@ -173,10 +173,7 @@ template <class T>
     return;
   }
   // Unbuffered: Go's path, one locked step to hand off or enqueue, then park.
-  SelectCtx ctx(WaitKind::chan_send, state, /*one_channel=*/true);
-  WaitEntry e;
-  e.ctx = &ctx;
-  switch (state->send_or_enroll(value, e)) {
+  switch (state->send_or_hold(value)) {
     case ChanStatus::ok:
       return;
     case ChanStatus::closed:
@@ -184,6 +181,10 @@ template <class T>
     case ChanStatus::not_ready:
       break;
   }
+  SelectCtx ctx(WaitKind::chan_send, state, /*one_channel=*/true);
+  WaitEntry e;
+  e.ctx = &ctx;
+  state->enroll_sender_locked(e, &value);
   park_enrolled(ctx, state->wait_lock(), [&]() noexcept { return state->abort_send(e); });
   // The claimer unlinked `e` and set its result before unparking (acquired by park()).
   if (e.result == WaitEntry::kClosed) throw_channel_closed(closed_message);
@@ -210,11 +211,12 @@ void chan_send(ChanState<T>* state, T& value, const char* closed_message) {
 /// unbuffered MPMC message on one worker).
 template <class T>
 [[gnu::noinline]] std::optional<T> chan_recv_unbuffered(ChanState<T>* state) {
-  SelectCtx ctx(WaitKind::chan_recv, state, /*one_channel=*/true);
-  WaitEntry e;
-  e.ctx = &ctx;
   std::optional<T> out;
-  if (state->recv_or_enroll(out, e) == ChanStatus::not_ready) {
+  if (state->recv_or_hold(out) == ChanStatus::not_ready) {
+    SelectCtx ctx(WaitKind::chan_recv, state, /*one_channel=*/true);
+    WaitEntry e;
+    e.ctx = &ctx;
+    state->enroll_receiver_locked(e, &out);
     park_enrolled(ctx, state->wait_lock(), [&]() noexcept { return state->abort_recv(e); });
   }
   return out;  // filled by the sender (kDone), or empty because of a close (kClosed)

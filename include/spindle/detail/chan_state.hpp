@@ -88,48 +88,57 @@ class ChanState {
     return try_recv_unbuffered(out);
   }
 
-  /// Unbuffered only, for a plain blocking send: in one locked step, hand `value` to a
-  /// parked receiver (ok), or report closed, or link `e` as a parked sender (not_ready). On
-  /// not_ready the lock is still held: the caller parks on e.ctx with
-  /// Waiter::park_releasing(wait_lock()), which releases it once the task is off its stack.
-  ChanStatus send_or_enroll(T& value, WaitEntry& e) noexcept {
+  /// Unbuffered only, for a plain blocking send: takes the lock and, in one locked step,
+  /// hands `value` to a parked receiver (ok) or reports closed, releasing it; or returns
+  /// not_ready with the lock still held, and the caller links itself with
+  /// enroll_sender_locked() and parks with Waiter::park_releasing(wait_lock()), which
+  /// releases it once the task is off its stack. The caller builds its wait context only
+  /// then: a send that finds its partner waiting never needs one.
+  ChanStatus send_or_hold(T& value) noexcept {
     lock_.lock();
     if (closed_.load(std::memory_order_relaxed)) {  // relaxed: under lock_
       lock_.unlock();
       return ChanStatus::closed;
     }
     WaitEntry* r = receivers_.claim_first();
+    if (r == nullptr) return ChanStatus::not_ready;
     update_flag(receivers_, receivers_waiting_);
-    if (r == nullptr) {
-      park_locked(e, &value, senders_, senders_waiting_);
-      return ChanStatus::not_ready;
-    }
     lock_.unlock();
     hand_off_to_receiver(*r, value);
     return ChanStatus::ok;
   }
+  /// After send_or_hold() returned not_ready: links `e` as a parked sender of `*value`.
+  void enroll_sender_locked(WaitEntry& e, T* value) noexcept {
+    update_flag(receivers_, receivers_waiting_);  // claim_first() may have dropped dead ones
+    park_locked(e, value, senders_, senders_waiting_);
+  }
 
   /// Unbuffered only, for a plain blocking receive: take a parked sender's value (ok), or
-  /// report closed, or link `e` as a parked receiver whose value goes to `out` (not_ready,
-  /// with the lock held, as for send_or_enroll).
-  ChanStatus recv_or_enroll(std::optional<T>& out, WaitEntry& e) noexcept {
+  /// report closed, or return not_ready with the lock held, as send_or_hold() does; the
+  /// caller then links itself with enroll_receiver_locked().
+  ChanStatus recv_or_hold(std::optional<T>& out) noexcept {
     lock_.lock();
     WaitEntry* s = senders_.claim_first();
-    update_flag(senders_, senders_waiting_);
     if (s == nullptr) {
       if (closed_.load(std::memory_order_relaxed)) {  // relaxed: under lock_
+        update_flag(senders_, senders_waiting_);
         lock_.unlock();
         return ChanStatus::closed;
       }
-      park_locked(e, &out, receivers_, receivers_waiting_);
       return ChanStatus::not_ready;
     }
+    update_flag(senders_, senders_waiting_);
     lock_.unlock();
     take_from_sender(*s, out);
     return ChanStatus::ok;
   }
+  /// After recv_or_hold() returned not_ready: links `e` as a parked receiver into `*out`.
+  void enroll_receiver_locked(WaitEntry& e, std::optional<T>* out) noexcept {
+    update_flag(senders_, senders_waiting_);  // claim_first() may have dropped dead ones
+    park_locked(e, out, receivers_, receivers_waiting_);
+  }
 
-  /// The lock a send_or_enroll / recv_or_enroll that returned not_ready left held.
+  /// The lock a send_or_hold / recv_or_hold that returned not_ready left held.
   ChanLock& wait_lock() noexcept { return lock_; }
 
   /// Closes the channel and wakes every parked party. False if it was already closed.
@@ -171,9 +180,9 @@ class ChanState {
   /// Unlinks `e` if still linked; afterwards no claimer touches it any more.
   void unenroll_send(WaitEntry& e) noexcept { unenroll(e, senders_, senders_waiting_); }
   void unenroll_recv(WaitEntry& e) noexcept { unenroll(e, receivers_, receivers_waiting_); }
-  /// For a single-channel context (send_or_enroll / recv_or_enroll) being unwound: claims it
-  /// kAborted and unlinks `e`, under the lock as every claim of it is. False if a partner
-  /// had claimed it first (its unpark may still be on the way).
+  /// For a single-channel context (enroll_sender_locked / enroll_receiver_locked) unwound: claims
+  /// it kAborted and unlinks `e`, under the lock as every claim of it is. False if a partner had
+  /// claimed it first (its unpark may still be on the way).
   bool abort_send(WaitEntry& e) noexcept { return abort_enrolled(e, senders_, senders_waiting_); }
   bool abort_recv(WaitEntry& e) noexcept {
     return abort_enrolled(e, receivers_, receivers_waiting_);
@@ -232,17 +241,16 @@ class ChanState {
   // one else touches it, and its owner reads packet and result only once unparked (or, when
   // unwinding, once wait_for_claimer() saw the unpark). Outside the lock, the move's write
   // to the partner's stack (a line the other core last wrote) no longer holds up the
-  // waiting parties: under it, the unlock store queued behind that miss. Unlinking cleared
-  // `next`, so unpark_claimed() sees a list of one.
+  // waiting parties: under it, the unlock store queued behind that miss.
   void hand_off_to_receiver(WaitEntry& r, T& value) noexcept {
     static_cast<std::optional<T>*>(r.packet)->emplace(std::move(value));
     r.result = WaitEntry::kDone;
-    unpark_claimed(&r);
+    unpark_claimed_one(r);
   }
   void take_from_sender(WaitEntry& s, std::optional<T>& out) noexcept {
     out.emplace(std::move(*static_cast<T*>(s.packet)));
     s.result = WaitEntry::kDone;
-    unpark_claimed(&s);
+    unpark_claimed_one(s);
   }
 
   bool enroll(WaitEntry& e, void* packet, ChanWaitQueue& mine, std::atomic<bool>& mine_waiting,

@@ -78,7 +78,8 @@ class Waiter {
  public:
   /// Binds the waiter to the running task, or to the calling thread outside any task.
   /// `kind` and `object` describe what is awaited, for diagnostics only.
-  explicit Waiter(WaitKind kind = WaitKind::other, const void* object = nullptr) noexcept;
+  explicit Waiter(WaitKind kind = WaitKind::other, const void* object = nullptr) noexcept
+      : fiber_(current_fiber()), kind_(kind), object_(object) {}
   Waiter(const Waiter&) = delete;
   Waiter& operator=(const Waiter&) = delete;
 
