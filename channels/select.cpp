@@ -102,17 +102,18 @@ class Enrolment {
   std::size_t count_ = 0;
 };
 
-}  // namespace
-
-std::size_t select_random(std::size_t bound) noexcept {
+// Inlined into the shuffle: as a call it cost as much as the draw itself.
+[[gnu::always_inline]] inline std::size_t random_below(std::size_t bound) noexcept {
   // Under a simulation the choice comes from its seed, so a run replays.
-  if (SimCore* sim = t_current_sim; sim != nullptr)
+  if (SimCore* sim = t_current_sim; sim != nullptr) [[unlikely]]
     return static_cast<std::size_t>(sim->random(bound));
   // The high half of a 64x64-bit product: uniform enough over tiny bounds (bias below
   // bound / 2^64) and no 64-bit divide, which cost more than the rest of the shuffle.
   __extension__ using Wide = unsigned __int128;  // __extension__: -Wpedantic accepts it
   return static_cast<std::size_t>((static_cast<Wide>(t_rng.next()) * bound) >> 64);
 }
+
+}  // namespace
 
 void block_forever(WaitKind kind) {
   for (;;) {
@@ -140,7 +141,7 @@ std::size_t run_select(SelectCase* const* cases, WaitEntry* entries, std::size_t
           live = 1;
           continue;
         }
-        const std::size_t j = select_random(live + 1);
+        const std::size_t j = random_below(live + 1);
         order[live] = order[j];
         order[j] = i;
         ++live;

@@ -77,9 +77,6 @@ std::size_t run_select(SelectCase* const* cases, WaitEntry* entries, std::size_t
 /// Returns only by unwinding (ForcedUnwind at runtime teardown).
 [[noreturn]] void block_forever(WaitKind kind = WaitKind::select);
 
-/// A uniformly random number in [0, bound) (bound > 0), from the calling thread's generator.
-std::size_t select_random(std::size_t bound) noexcept;
-
 /// Throws spindle::ChannelClosed with `what` (defined with the exception types).
 [[noreturn]] void throw_channel_closed(const char* what);
 /// Throws spindle::ChannelError with `what`.
