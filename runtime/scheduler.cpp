@@ -12,11 +12,13 @@
 #include "runtime/coarse_clock.hpp"
 #include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
+#include "runtime/process_fence.hpp"
 #include "runtime/sigquit_dump.hpp"
 #include "runtime/sim_core.hpp"
 #include "runtime/task_alloc.hpp"
 #include "runtime/trace.hpp"
 #include "runtime/tracking.hpp"
+#include "spindle/detail/chan_lock.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/task.hpp"
 
@@ -80,6 +82,7 @@ Scheduler::Scheduler(const Options& options, SimCore* sim)
         }
       }),
       registry_(options.workers + 1, id_),
+      fast_claims_(process_fence_available()),
       sim_(sim) {
   install_overflow_handler();
   trace::start_from_env();
@@ -180,6 +183,7 @@ void Scheduler::notify_work(const Worker* from) noexcept {
 }
 
 std::atomic<void (*)()> g_outside_wake_hook{nullptr};
+std::atomic<void (*)()> g_exclusive_claim_hook{nullptr};
 
 void Scheduler::make_runnable_slow(Fiber* f, Worker* w) {
   if (trace::on()) [[unlikely]]
@@ -416,6 +420,18 @@ void Scheduler::unwind_all() {
   // release: fibers that resume see teardown began (pairs with shutting_down()).
   shutting_down_.store(true, std::memory_order_release);
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (fast_claims_) {
+    // A worker claiming a fiber with a plain store (claim_parked_exclusive) raises its
+    // `claiming` flag, then checks shutting_down_. After the process fence, a check that
+    // missed our store has its flag visible here, and waiting for the flag to drop makes
+    // that claim visible too: the CASes below fail on such fibers instead of resuming them
+    // a second time. Later checks see the store and take the CAS path.
+    process_fence();
+    for (const auto& w : workers_) {
+      // acquire: pairs with the release that drops the flag after the claim's store.
+      while (w->claiming.load(std::memory_order_acquire) != 0) cpu_relax();
+    }
+  }
   auto progress_at = std::chrono::steady_clock::now();
   std::int64_t last_live = live_tasks();
   while (live_tasks() != 0) {

@@ -52,6 +52,10 @@ namespace spindle::detail {
 class Scheduler;
 class SimCore;
 
+/// Test hook: called by Scheduler::claim_parked_exclusive() after it has checked for
+/// teardown and before its plain store claims the fiber (the window teardown must wait out).
+extern std::atomic<void (*)()> g_exclusive_claim_hook;
+
 /// Every live scheduler of the process (behind for_each_scheduler; debuggers read `all`).
 struct SchedulerList {
   std::mutex mu;
@@ -78,10 +82,11 @@ class Scheduler {
   Fiber* start_fiber(Worker* w, TaskCore* core) noexcept;
 
   /// Makes a parked or new fiber runnable from any thread.
-  void make_runnable(Fiber* f) {
+  void make_runnable(Fiber* f) { make_runnable(f, Worker::current()); }
+  /// The same, for a caller that knows its thread's worker `w` (Worker::current()).
+  void make_runnable(Fiber* f, Worker* w) {
     // The common case, a worker of this runtime waking a task (a channel hand-off), stays
     // small enough to inline into Waiter::wake(); the rest is out of line.
-    Worker* w = Worker::current();
     if (w == nullptr || &w->sched != this || trace::on()) [[unlikely]] {
       make_runnable_slow(f, w);
       return;
@@ -105,6 +110,33 @@ class Scheduler {
     // is complete); release hands the fiber to whoever dequeues it.
     return f->run_state.compare_exchange_strong(
         expected, Fiber::kRunnable, std::memory_order_acq_rel, std::memory_order_relaxed);
+  }
+
+  /// claim_parked() for a fiber that only the caller can wake: it parked holding a lock
+  /// (Waiter::park_releasing()) and the caller claimed its wait under that lock. Then the
+  /// only other party is teardown, and while it has not begun the claim is a plain store
+  /// instead of a CAS (one locked instruction less per hand-off). `w`: the caller's worker,
+  /// one of this runtime's.
+  bool claim_parked_exclusive(Fiber* f, Worker& w) noexcept {
+    if (!fast_claims_) return claim_parked(f);
+    // relaxed: kept before the load below on this thread by the signal fence, and made
+    // visible to teardown, if the load misses its store, by its process_fence().
+    w.claiming.store(1, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (shutting_down_.load(std::memory_order_relaxed)) [[unlikely]] {  // relaxed: as above
+      w.claiming.store(0, std::memory_order_relaxed);  // relaxed: publishes nothing
+      return claim_parked(f);
+    }
+    // relaxed: set by a test before the hand-off it stalls here.
+    if (auto hook = g_exclusive_claim_hook.load(std::memory_order_relaxed)) [[unlikely]]
+      hook();
+    // relaxed: nobody else moves f: its one waker is the caller, and teardown waits for
+    // `claiming` to drop before it claims anything. f's saved context was published by the
+    // unlock of its worker, which the caller's claim under the lock acquired.
+    f->run_state.store(Fiber::kRunnable, std::memory_order_relaxed);
+    // release: teardown's acquire load of the flag then sees the claim, and its CAS fails.
+    w.claiming.store(0, std::memory_order_release);
+    return true;
   }
 
   // Stacks.
@@ -203,6 +235,8 @@ class Scheduler {
   std::atomic<std::uint32_t> outside_wakers_{0};  // outside threads inside make_runnable()
   std::atomic<bool> shutting_down_{false};
   std::atomic<bool> stop_{false};
+  // claim_parked_exclusive() may use plain stores: teardown can fence every thread.
+  const bool fast_claims_;
 
   SimCore* sim_ = nullptr;
 

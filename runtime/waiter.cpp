@@ -129,15 +129,21 @@ bool Waiter::wake() noexcept {
     }
   }
   if (s == kNotified) return false;
-  // kParked. The owner stays parked until someone claims the fiber, and a waker reaching
+  // Parked. The owner stays parked until someone claims the fiber, and a waker reaching
   // this Waiter is one its owner waits for before leaving (a claim protocol, timer_cancel):
   // so the fiber cannot have moved on to another park. Only one claim succeeds.
-  const bool mine = Scheduler::claim_parked(f);
+  // kParkedExclusive: parked under a channel lock, and this waker won the wait's claim
+  // under that lock, so it is the only one (teardown aside): a worker of the fiber's runtime
+  // may claim the fiber with a plain store.
+  Worker* const w = Worker::current();
+  const bool mine = s == kParkedExclusive && w != nullptr && &w->sched == f->sched
+                        ? f->sched->claim_parked_exclusive(f, *w)
+                        : Scheduler::claim_parked(f);
   // release: publishes the waker's writes; the owner reads kNotified after it resumes, and
   // wait_for_claimer() reads it as "the unpark has landed". Stored before make_runnable():
   // once the fiber can run, it may free *this.
   state_.store(kNotified, std::memory_order_release);
-  if (mine) f->sched->make_runnable(f);
+  if (mine) f->sched->make_runnable(f, w);
   // A claim lost to teardown reports false to every waker: the task unwinds anyway.
   return mine;
 }

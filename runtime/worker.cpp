@@ -197,7 +197,7 @@ void Worker::complete_switch() {
         // kParked, teardown may claim and resume it, and its stack (the waiter) is its own
         // again. relaxed: both stores are published by the unlock's release, which the
         // waker's lock acquires; teardown's scan pairs with the release store as below.
-        w.state_.store(Waiter::kParked, std::memory_order_relaxed);
+        w.state_.store(Waiter::kParkedExclusive, std::memory_order_relaxed);
         // release: as below, for teardown and scans that read it without the lock.
         f->run_state.store(Fiber::kParked, std::memory_order_release);
         lock->unlock();

@@ -98,6 +98,9 @@ class Worker {
   // task. On their own line, away from what thieves read.
   alignas(64) std::atomic<std::int64_t> spawned{0};
   std::atomic<std::int64_t> finished{0};
+  // Raised while this worker claims a parked fiber with a plain store
+  // (Scheduler::claim_parked_exclusive); teardown waits for it to drop.
+  std::atomic<std::uint8_t> claiming{0};
 
  private:
   enum class Action : std::uint8_t { none, park, yield, exit };

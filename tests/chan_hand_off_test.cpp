@@ -8,6 +8,9 @@
 #include <chrono>
 #include <thread>
 
+#include "runtime/process_fence.hpp"
+#include "runtime/scheduler.hpp"
+#include "runtime/worker.hpp"
 #include "spindle/detail/chan_wait.hpp"
 #include "spindle/spindle.hpp"
 
@@ -83,6 +86,48 @@ TEST(ChanHandOff, UnwoundSelectWaitsForItsClaimer) {
     spindle::select(spindle::on_recv(ch, [](std::optional<int>) {}),
                     spindle::on_recv(never, [](std::optional<int>) {}));
   });
+}
+
+// A task hands a value to a task parked in a plain receive and claims that fiber with a
+// plain store (no CAS: it is the receiver's only waker) just as the runtime starts tearing
+// down. Teardown claims every parked fiber to unwind it; it must wait for the claim in
+// flight rather than claim the receiver too, which would resume it twice. The hook holds
+// the sender between its check for teardown and its store until teardown has begun.
+std::atomic<bool> g_in_claim{false};
+
+TEST(ChanHandOff, TeardownWaitsForAClaimWithoutCas) {
+  if (!spindle::detail::process_fence_available()) {
+    GTEST_SKIP() << "no membarrier here: every claim is a CAS, and this window does not exist";
+  }
+  g_in_claim.store(false);
+  spindle::detail::g_exclusive_claim_hook.store([] {
+    if (g_in_claim.exchange(true)) return;  // only the first claim is stalled
+    // Until ~Runtime has given up waiting for quiet (a second) and begun unwinding, then
+    // long enough for a teardown that did not wait to claim the receiver itself.
+    const spindle::detail::Scheduler& sched = spindle::detail::Worker::current()->sched;
+    while (!sched.shutting_down()) std::this_thread::sleep_for(1ms);
+    std::this_thread::sleep_for(100ms);
+  });
+  std::atomic<int> received{0};
+  std::atomic<int> value{0};
+  {
+    spindle::Runtime rt{spindle::Options{.workers = 2, .on_leak = spindle::LeakPolicy::ignore}};
+    rt.block_on([&] {
+      spindle::Chan<int> ch;
+      spindle::spawn([&, ch] {
+        value.store(ch.recv().value_or(-1));
+        received.fetch_add(1);
+      }).detach();
+      spindle::spawn([ch]() mutable {
+        spindle::sleep_for(20ms);  // the receiver parks first (either order claims one side)
+        ch.send(7);
+      }).detach();
+    });
+    while (!g_in_claim.load()) std::this_thread::sleep_for(1ms);
+  }  // ~Runtime while the sender sits in the window
+  spindle::detail::g_exclusive_claim_hook.store(nullptr);
+  EXPECT_EQ(received.load(), 1);
+  EXPECT_EQ(value.load(), 7);
 }
 
 }  // namespace

@@ -13,8 +13,10 @@
 // Transitions: kIdle->kParked (owner, CAS); kIdle->kNotified (waker, CAS, or exchange on a
 // plain thread); kParked->kNotified (waker: on a plain thread an exchange; for a task a plain
 // store, after the waker won the fiber's run_state CAS, which is what arbitrates between
-// wakers and teardown). Every waker's write of kNotified is a release that pairs with the
-// owner's acquire when it observes kNotified, so whatever the waker wrote before unpark() (a
+// wakers and teardown; a task parked with park_releasing() is marked kParkedExclusive
+// instead, and its single waker may claim the fiber with a plain store, see
+// Scheduler::claim_parked_exclusive). Every waker's write of kNotified is a release that pairs with
+// the owner's acquire when it observes kNotified, so whatever the waker wrote before unpark() (a
 // received value, a flag) is visible after park() returns.
 //
 // Lifetime rule: the owner may destroy the Waiter as soon as park() returns, so unpark()
@@ -120,6 +122,9 @@ class Waiter {
   static constexpr std::uint32_t kIdle = 0;
   static constexpr std::uint32_t kParked = 1;
   static constexpr std::uint32_t kNotified = 2;
+  // kParked, for a task that parked holding the one lock its wakers need
+  // (park_releasing()): its single waker may claim it without a CAS.
+  static constexpr std::uint32_t kParkedExclusive = 3;
 
   // A task's park: switches `f` out (releasing `release`, if set, once it is off its stack)
   // and returns when woken; unwinds if teardown resumed it instead.
