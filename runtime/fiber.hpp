@@ -11,9 +11,10 @@
 //   kParked    switched out inside Waiter::park(); exactly one party may move it on:
 //              the unparker (kParked -> kRunnable) or the runtime's teardown
 //              (kParked -> kRunnable with `unwinding` set); both use CAS, so only one wins.
-//              The one exception: a fiber parked under a channel lock has a single unparker,
-//              which claims it with a plain store while teardown has not begun, and teardown
-//              waits out such claims before its own (Scheduler::claim_parked_exclusive).
+//              The one exception: a fiber whose waiter has a single unparker (every
+//              channel wait) is claimed by it with a plain store while teardown has not
+//              begun, and teardown waits out such claims before its own
+//              (Scheduler::claim_parked_exclusive).
 #pragma once
 
 #include <atomic>

@@ -112,11 +112,11 @@ class Scheduler {
         expected, Fiber::kRunnable, std::memory_order_acq_rel, std::memory_order_relaxed);
   }
 
-  /// claim_parked() for a fiber that only the caller can wake: it parked holding a lock
-  /// (Waiter::park_releasing()) and the caller claimed its wait under that lock. Then the
-  /// only other party is teardown, and while it has not begun the claim is a plain store
-  /// instead of a CAS (one locked instruction less per hand-off). `w`: the caller's worker,
-  /// one of this runtime's.
+  /// claim_parked() for a fiber that only the caller can wake (its waiter says
+  /// kParkedExclusive: the caller won the wait's own claim first). Then the only other
+  /// party is teardown, and while it has not begun the claim is a plain store instead of a
+  /// CAS (one locked instruction less per wake-up). `w`: the caller's worker, one of this
+  /// runtime's.
   bool claim_parked_exclusive(Fiber* f, Worker& w) noexcept {
     if (!fast_claims_) return claim_parked(f);
     // relaxed: kept before the load below on this thread by the signal fence, and made
@@ -131,8 +131,9 @@ class Scheduler {
     if (auto hook = g_exclusive_claim_hook.load(std::memory_order_relaxed)) [[unlikely]]
       hook();
     // relaxed: nobody else moves f: its one waker is the caller, and teardown waits for
-    // `claiming` to drop before it claims anything. f's saved context was published by the
-    // unlock of its worker, which the caller's claim under the lock acquired.
+    // `claiming` to drop before it claims anything. f's saved context was published by its
+    // worker's release when it marked the waiter parked (an unlock, or the CAS), which the
+    // caller acquired (through that lock, or its load of the waiter's state).
     f->run_state.store(Fiber::kRunnable, std::memory_order_relaxed);
     // release: teardown's acquire load of the flag then sees the claim, and its CAS fails.
     w.claiming.store(0, std::memory_order_release);

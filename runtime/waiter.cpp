@@ -132,9 +132,9 @@ bool Waiter::wake() noexcept {
   // Parked. The owner stays parked until someone claims the fiber, and a waker reaching
   // this Waiter is one its owner waits for before leaving (a claim protocol, timer_cancel):
   // so the fiber cannot have moved on to another park. Only one claim succeeds.
-  // kParkedExclusive: parked under a channel lock, and this waker won the wait's claim
-  // under that lock, so it is the only one (teardown aside): a worker of the fiber's runtime
-  // may claim the fiber with a plain store.
+  // kParkedExclusive: this waker is the only one (teardown aside): it won the wait's claim
+  // (a select's claim word, or a plain operation's under the channel lock it parked
+  // holding), so a worker of the fiber's runtime may claim the fiber with a plain store.
   Worker* const w = Worker::current();
   const bool mine = s == kParkedExclusive && w != nullptr && &w->sched == f->sched
                         ? f->sched->claim_parked_exclusive(f, *w)

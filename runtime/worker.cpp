@@ -210,9 +210,10 @@ void Worker::complete_switch() {
       // the other reader, rescans until every task is gone, so it needs no stronger order.)
       f->run_state.store(Fiber::kParked, std::memory_order_release);
       std::uint32_t expected = Waiter::kIdle;
+      const std::uint32_t parked = w.single_waker_ ? Waiter::kParkedExclusive : Waiter::kParked;
       // acq_rel: release pairs with unpark()'s exchange (it then sees kParked and the
       // fiber's saved context); acquire pairs with an earlier unpark's release.
-      if (!w.state_.compare_exchange_strong(expected, Waiter::kParked, std::memory_order_acq_rel,
+      if (!w.state_.compare_exchange_strong(expected, parked, std::memory_order_acq_rel,
                                             std::memory_order_acquire)) {
         // Woken before it finished parking: resume it next, unless teardown claimed it.
         if (Scheduler::claim_parked(f)) push_runnext(f);

@@ -88,17 +88,16 @@ TEST(ChanHandOff, UnwoundSelectWaitsForItsClaimer) {
   });
 }
 
-// A task hands a value to a task parked in a plain receive and claims that fiber with a
-// plain store (no CAS: it is the receiver's only waker) just as the runtime starts tearing
-// down. Teardown claims every parked fiber to unwind it; it must wait for the claim in
-// flight rather than claim the receiver too, which would resume it twice. The hook holds
-// the sender between its check for teardown and its store until teardown has begun.
+// A task hands a value to a task parked in a receive (or a select) and claims that fiber
+// with a plain store (no CAS: it is the receiver's only waker, having won its wait's own
+// claim) just as the runtime starts tearing down. Teardown claims every parked fiber to
+// unwind it; it must wait for the claim in flight rather than claim the receiver too, which
+// would resume it twice. The hook holds the sender between its check for teardown and its
+// store until teardown has begun.
 std::atomic<bool> g_in_claim{false};
 
-TEST(ChanHandOff, TeardownWaitsForAClaimWithoutCas) {
-  if (!spindle::detail::process_fence_available()) {
-    GTEST_SKIP() << "no membarrier here: every claim is a CAS, and this window does not exist";
-  }
+template <class Receive>
+void teardown_during_claim(Receive receive) {
   g_in_claim.store(false);
   spindle::detail::g_exclusive_claim_hook.store([] {
     if (g_in_claim.exchange(true)) return;  // only the first claim is stalled
@@ -115,7 +114,7 @@ TEST(ChanHandOff, TeardownWaitsForAClaimWithoutCas) {
     rt.block_on([&] {
       spindle::Chan<int> ch;
       spindle::spawn([&, ch] {
-        value.store(ch.recv().value_or(-1));
+        value.store(receive(ch));
         received.fetch_add(1);
       }).detach();
       spindle::spawn([ch]() mutable {
@@ -128,6 +127,26 @@ TEST(ChanHandOff, TeardownWaitsForAClaimWithoutCas) {
   spindle::detail::g_exclusive_claim_hook.store(nullptr);
   EXPECT_EQ(received.load(), 1);
   EXPECT_EQ(value.load(), 7);
+}
+
+TEST(ChanHandOff, TeardownWaitsForAClaimWithoutCas) {
+  if (!spindle::detail::process_fence_available()) {
+    GTEST_SKIP() << "no membarrier here: every claim is a CAS, and this window does not exist";
+  }
+  teardown_during_claim([](spindle::Chan<int> ch) { return ch.recv().value_or(-1); });
+}
+
+TEST(ChanHandOff, TeardownWaitsForAClaimOfASelectWithoutCas) {
+  if (!spindle::detail::process_fence_available()) {
+    GTEST_SKIP() << "no membarrier here: every claim is a CAS, and this window does not exist";
+  }
+  teardown_during_claim([](spindle::Chan<int> ch) {
+    spindle::Chan<int> never;
+    int got = -1;
+    spindle::select(spindle::on_recv(ch, [&](std::optional<int> v) { got = v.value_or(-1); }),
+                    spindle::on_recv(never, [](std::optional<int>) {}));
+    return got;
+  });
 }
 
 }  // namespace

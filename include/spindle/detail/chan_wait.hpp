@@ -41,7 +41,7 @@ struct SelectCtx {
   /// `one_channel`: a plain send or receive on one unbuffered channel, whose claims (the
   /// partners' and the owner's own abort) all happen under that channel's lock.
   SelectCtx(WaitKind kind, const void* channel, bool one_channel = false) noexcept
-      : single_channel(one_channel), waiter(kind, channel) {}
+      : single_channel(one_channel), waiter(kind, channel, /*single_waker=*/true) {}
   SelectCtx(const SelectCtx&) = delete;
   SelectCtx& operator=(const SelectCtx&) = delete;
 

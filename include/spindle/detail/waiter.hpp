@@ -13,8 +13,9 @@
 // Transitions: kIdle->kParked (owner, CAS); kIdle->kNotified (waker, CAS, or exchange on a
 // plain thread); kParked->kNotified (waker: on a plain thread an exchange; for a task a plain
 // store, after the waker won the fiber's run_state CAS, which is what arbitrates between
-// wakers and teardown; a task parked with park_releasing() is marked kParkedExclusive
-// instead, and its single waker may claim the fiber with a plain store, see
+// wakers and teardown; a task with a single waker (see the constructor) or parked with
+// park_releasing() is marked kParkedExclusive instead, and that waker may claim the fiber
+// with a plain store, see
 // Scheduler::claim_parked_exclusive). Every waker's write of kNotified is a release that pairs with
 // the owner's acquire when it observes kNotified, so whatever the waker wrote before unpark() (a
 // received value, a flag) is visible after park() returns.
@@ -80,8 +81,12 @@ class Waiter {
  public:
   /// Binds the waiter to the running task, or to the calling thread outside any task.
   /// `kind` and `object` describe what is awaited, for diagnostics only.
-  explicit Waiter(WaitKind kind = WaitKind::other, const void* object = nullptr) noexcept
-      : fiber_(current_fiber()), kind_(kind), object_(object) {}
+  /// `single_waker`: at most one unpark() will ever reach this waiter (its wakers first win
+  /// a claim of their own, as every channel wait's do); the one that comes may then claim a
+  /// parked task without a CAS (Scheduler::claim_parked_exclusive).
+  explicit Waiter(WaitKind kind = WaitKind::other, const void* object = nullptr,
+                  bool single_waker = false) noexcept
+      : fiber_(current_fiber()), kind_(kind), single_waker_(single_waker), object_(object) {}
   Waiter(const Waiter&) = delete;
   Waiter& operator=(const Waiter&) = delete;
 
@@ -122,8 +127,9 @@ class Waiter {
   static constexpr std::uint32_t kIdle = 0;
   static constexpr std::uint32_t kParked = 1;
   static constexpr std::uint32_t kNotified = 2;
-  // kParked, for a task that parked holding the one lock its wakers need
-  // (park_releasing()): its single waker may claim it without a CAS.
+  // kParked, for a task with a single waker (a single_waker Waiter, or one parked with
+  // park_releasing(), holding the one lock its wakers need): that waker may claim it
+  // without a CAS.
   static constexpr std::uint32_t kParkedExclusive = 3;
 
   // A task's park: switches `f` out (releasing `release`, if set, once it is off its stack)
@@ -133,6 +139,7 @@ class Waiter {
   std::atomic<std::uint32_t> state_{kIdle};
   Fiber* fiber_;
   WaitKind kind_;
+  bool single_waker_;
   const void* object_;
 };
 
