@@ -100,17 +100,17 @@ class ChanState {
       lock_.unlock();
       return ChanStatus::closed;
     }
-    WaitEntry* r = receivers_.claim_first();
+    WaitEntry* r = receivers_.empty() ? nullptr : receivers_.claim_first();
     if (r == nullptr) return ChanStatus::not_ready;
-    update_flag(receivers_, receivers_waiting_);
+    sync_hint(receivers_, receivers_waiting_);
     lock_.unlock();
     hand_off_to_receiver(*r, value);
     return ChanStatus::ok;
   }
   /// After send_or_hold() returned not_ready: links `e` as a parked sender of `*value`.
   void enroll_sender_locked(WaitEntry& e, T* value) noexcept {
-    update_flag(receivers_, receivers_waiting_);  // claim_first() may have dropped dead ones
-    park_locked(e, value, senders_, senders_waiting_);
+    sync_hint(receivers_, receivers_waiting_);  // claim_first() may have dropped dead ones
+    link_parked(e, value, senders_, senders_waiting_);
   }
 
   /// Unbuffered only, for a plain blocking receive: take a parked sender's value (ok), or
@@ -118,24 +118,24 @@ class ChanState {
   /// caller then links itself with enroll_receiver_locked().
   ChanStatus recv_or_hold(std::optional<T>& out) noexcept {
     lock_.lock();
-    WaitEntry* s = senders_.claim_first();
+    WaitEntry* s = senders_.empty() ? nullptr : senders_.claim_first();
     if (s == nullptr) {
       if (closed_.load(std::memory_order_relaxed)) {  // relaxed: under lock_
-        update_flag(senders_, senders_waiting_);
+        sync_hint(senders_, senders_waiting_);
         lock_.unlock();
         return ChanStatus::closed;
       }
       return ChanStatus::not_ready;
     }
-    update_flag(senders_, senders_waiting_);
+    sync_hint(senders_, senders_waiting_);
     lock_.unlock();
     take_from_sender(*s, out);
     return ChanStatus::ok;
   }
   /// After recv_or_hold() returned not_ready: links `e` as a parked receiver into `*out`.
   void enroll_receiver_locked(WaitEntry& e, std::optional<T>* out) noexcept {
-    update_flag(senders_, senders_waiting_);  // claim_first() may have dropped dead ones
-    park_locked(e, out, receivers_, receivers_waiting_);
+    sync_hint(senders_, senders_waiting_);  // claim_first() may have dropped dead ones
+    link_parked(e, out, receivers_, receivers_waiting_);
   }
 
   /// The lock a send_or_hold / recv_or_hold that returned not_ready left held.
@@ -229,12 +229,12 @@ class ChanState {
   }
 
   // Under lock_, unbuffered: links `e` as a parked party of `q` whose value is at `packet`.
-  void park_locked(WaitEntry& e, void* packet, ChanWaitQueue& q,
-                   std::atomic<bool>& waiting) noexcept {
+  static void link_parked(WaitEntry& e, void* packet, ChanWaitQueue& q,
+                          std::atomic<bool>& waiting) noexcept {
     e.packet = packet;
     e.result = WaitEntry::kNone;
     q.push_back(e);
-    update_flag(q, waiting);
+    sync_hint(q, waiting);
   }
 
   // The rest of an unbuffered hand-off, after the lock: `r` is claimed and unlinked, so no
@@ -310,6 +310,16 @@ class ChanState {
       guard.wake(*e);
     }
     update_flag(q, waiting);
+  }
+
+  // update_flag() for the unbuffered flavor, inlined into its plain send and receive
+  // (three per hand-off, each as costly as a call): no ring, so a release store.
+  static void sync_hint(const ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
+    const bool now = !q.empty();
+    // relaxed load: the flag is only written under lock_, which we hold. release: see
+    // store_flag().
+    if (waiting.load(std::memory_order_relaxed) != now)
+      waiting.store(now, std::memory_order_release);
   }
 
   // Under lock_.
