@@ -188,11 +188,8 @@ std::atomic<void (*)()> g_exclusive_claim_hook{nullptr};
 void Scheduler::make_runnable_slow(Fiber* f, Worker* w) {
   if (trace::on()) [[unlikely]]
     trace::record(trace::Event::unpark, f->task);
-  if (w != nullptr && &w->sched != this) w = nullptr;
-  if (w != nullptr) {
-    w->push_runnext(f);
-    if (spinning_.load(std::memory_order_seq_cst) != 0) return;  // see make_runnable()
-    notify_work(w);
+  if (w != nullptr && &w->sched == this) {
+    make_runnable_here(f, *w);
     return;
   }
   if (sim_ != nullptr) {

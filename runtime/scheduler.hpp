@@ -91,7 +91,12 @@ class Scheduler {
       make_runnable_slow(f, w);
       return;
     }
-    w->push_runnext(f);
+    make_runnable_here(f, *w);
+  }
+
+  /// make_runnable() by `w`, a worker of this runtime on its own thread.
+  void make_runnable_here(Fiber* f, Worker& w) {
+    w.push_runnext(f);
     if (workers_.size() == 1) return;  // the caller is the only worker, and awake
     // A spinner will find f itself: the runnext exchange above and this load are both
     // seq_cst, and a spinner that stops drops spinning_ (seq_cst) and fences before its last
@@ -100,7 +105,7 @@ class Scheduler {
     // every wake-up while the other worker spins beside a message-passing pair (ping-pong on
     // two workers 124 -> 117 ns).
     if (spinning_.load(std::memory_order_seq_cst) != 0) return;
-    notify_work(w);
+    notify_work(&w);
   }
 
   /// Moves a fiber out of kParked on behalf of an unpark (false: teardown took it first).

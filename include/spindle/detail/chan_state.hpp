@@ -312,21 +312,29 @@ class ChanState {
     update_flag(q, waiting);
   }
 
-  // update_flag() for the unbuffered flavor, inlined into its plain send and receive
-  // (three per hand-off, each as costly as a call): no ring, so a release store.
-  static void sync_hint(const ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
+  // Under lock_: sets the flag to whether `q` holds entries, with a store of `order`.
+  template <std::memory_order order>
+  [[gnu::always_inline]] static void sync_flag(const ChanWaitQueue& q,
+                                               std::atomic<bool>& waiting) noexcept {
     const bool now = !q.empty();
-    // relaxed load: the flag is only written under lock_, which we hold. release: see
-    // store_flag().
-    if (waiting.load(std::memory_order_relaxed) != now)
-      waiting.store(now, std::memory_order_release);
+    // relaxed load: the flag is only written under lock_, which we hold.
+    if (waiting.load(std::memory_order_relaxed) != now) waiting.store(now, order);
+  }
+  // The unbuffered flavor's sync_flag(), inlined into its plain send and receive (three per
+  // hand-off, each as costly as a call). release: see store_flag().
+  [[gnu::always_inline]] static void sync_hint(const ChanWaitQueue& q,
+                                               std::atomic<bool>& waiting) noexcept {
+    sync_flag<std::memory_order_release>(q, waiting);
   }
 
   // Under lock_.
   void update_flag(const ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
-    const bool now = !q.empty();
-    // relaxed load: the flag is only written under lock_, which we hold.
-    if (waiting.load(std::memory_order_relaxed) != now) store_flag(waiting, now);
+    // seq_cst: a flag store of the flag protocol (buffered); release: see store_flag().
+    if (ring_) {
+      sync_flag<std::memory_order_seq_cst>(q, waiting);
+    } else {
+      sync_hint(q, waiting);
+    }
   }
   void store_flag(std::atomic<bool>& waiting, bool now) noexcept {
     if (ring_) {

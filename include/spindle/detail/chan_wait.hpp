@@ -105,13 +105,11 @@ struct WaitEntry {
 /// is the slow part of a hand-off, and inlined it crowds the buffered fast paths).
 void unpark_claimed(WaitEntry* first) noexcept;
 
-/// unpark_claimed() for the one entry of a hand-off (no list to walk, no call to make).
-inline void unpark_claimed_one(WaitEntry& e) noexcept;
-
 /// Tests only: when set, unpark_claimed() calls it first, i.e. with the partners claimed and
 /// the channel lock released but nobody unparked yet (the window wait_for_claimer() covers).
 extern std::atomic<void (*)()> g_before_hand_off_unpark;
 
+/// unpark_claimed() for the one entry of a hand-off (no list to walk, no call to make).
 inline void unpark_claimed_one(WaitEntry& e) noexcept {
   // relaxed: as in unpark_claimed().
   if (auto hook = g_before_hand_off_unpark.load(std::memory_order_relaxed)) [[unlikely]]

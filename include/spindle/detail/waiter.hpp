@@ -15,9 +15,9 @@
 // store, after the waker won the fiber's run_state CAS, which is what arbitrates between
 // wakers and teardown; a task with a single waker (see the constructor) or parked with
 // park_releasing() is marked kParkedExclusive instead, and that waker may claim the fiber
-// with a plain store, see
-// Scheduler::claim_parked_exclusive). Every waker's write of kNotified is a release that pairs with
-// the owner's acquire when it observes kNotified, so whatever the waker wrote before unpark() (a
+// with a plain store: Scheduler::claim_parked_exclusive). Every waker's write of kNotified
+// is a release that pairs with the owner's acquire when it observes kNotified, so whatever
+// the waker wrote before unpark() (a
 // received value, a flag) is visible after park() returns.
 //
 // Lifetime rule: the owner may destroy the Waiter as soon as park() returns, so unpark()
