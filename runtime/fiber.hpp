@@ -10,11 +10,11 @@
 //   kRunning   a worker is executing it
 //   kParked    switched out inside Waiter::park(); exactly one party may move it on:
 //              the unparker (kParked -> kRunnable) or the runtime's teardown
-//              (kParked -> kRunnable with `unwinding` set); both use CAS, so only one wins.
-//              The one exception: a fiber whose waiter has a single unparker (every
-//              channel wait) is claimed by it with a plain store while teardown has not
-//              begun, and teardown waits out such claims before its own
-//              (Scheduler::claim_parked_exclusive).
+//              (kParked -> kRunnable; the fiber then finds its waiter not notified and
+//              unwinds); both use CAS, so only one wins. The one exception: a fiber whose
+//              waiter has a single unparker (every channel wait) is claimed by it with a
+//              plain store while teardown has not begun, and teardown waits out such
+//              claims before its own (Scheduler::claim_parked_exclusive).
 #pragma once
 
 #include <atomic>

@@ -190,6 +190,9 @@ void Worker::complete_switch() {
       Waiter& w = *action_waiter_;
       action_waiter_ = nullptr;
       if (sim != nullptr) sim->on_park(f);
+      // A waiter with a single waker (every channel wait: its waker first wins the wait's
+      // own claim) may be claimed without a CAS (Scheduler::claim_parked_exclusive).
+      const std::uint32_t parked = w.single_waker_ ? Waiter::kParkedExclusive : Waiter::kParked;
       if (ChanLock* lock = action_lock_) {
         action_lock_ = nullptr;
         // Parked under the lock every waker needs: nobody can have woken the waiter, and
@@ -197,7 +200,7 @@ void Worker::complete_switch() {
         // kParked, teardown may claim and resume it, and its stack (the waiter) is its own
         // again. relaxed: both stores are published by the unlock's release, which the
         // waker's lock acquires; teardown's scan pairs with the release store as below.
-        w.state_.store(Waiter::kParkedExclusive, std::memory_order_relaxed);
+        w.state_.store(parked, std::memory_order_relaxed);
         // release: as below, for teardown and scans that read it without the lock.
         f->run_state.store(Fiber::kParked, std::memory_order_release);
         lock->unlock();
@@ -210,7 +213,6 @@ void Worker::complete_switch() {
       // the other reader, rescans until every task is gone, so it needs no stronger order.)
       f->run_state.store(Fiber::kParked, std::memory_order_release);
       std::uint32_t expected = Waiter::kIdle;
-      const std::uint32_t parked = w.single_waker_ ? Waiter::kParkedExclusive : Waiter::kParked;
       // acq_rel: release pairs with unpark()'s exchange (it then sees kParked and the
       // fiber's saved context); acquire pairs with an earlier unpark's release.
       if (!w.state_.compare_exchange_strong(expected, parked, std::memory_order_acq_rel,

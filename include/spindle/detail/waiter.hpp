@@ -13,12 +13,11 @@
 // Transitions: kIdle->kParked (owner, CAS); kIdle->kNotified (waker, CAS, or exchange on a
 // plain thread); kParked->kNotified (waker: on a plain thread an exchange; for a task a plain
 // store, after the waker won the fiber's run_state CAS, which is what arbitrates between
-// wakers and teardown; a task with a single waker (see the constructor) or parked with
-// park_releasing() is marked kParkedExclusive instead, and that waker may claim the fiber
-// with a plain store: Scheduler::claim_parked_exclusive). Every waker's write of kNotified
-// is a release that pairs with the owner's acquire when it observes kNotified, so whatever
-// the waker wrote before unpark() (a
-// received value, a flag) is visible after park() returns.
+// wakers and teardown; a task with a single waker (see the constructor) is marked
+// kParkedExclusive instead, and that waker may claim the fiber with a plain store:
+// Scheduler::claim_parked_exclusive). Every waker's write of kNotified is a release that
+// pairs with the owner's acquire when it observes kNotified, so whatever the waker wrote
+// before unpark() (a received value, a flag) is visible after park() returns.
 //
 // Lifetime rule: the owner may destroy the Waiter as soon as park() returns, so unpark()
 // touches nothing of the Waiter after its write of kNotified (a task's waker writes it before
@@ -127,9 +126,8 @@ class Waiter {
   static constexpr std::uint32_t kIdle = 0;
   static constexpr std::uint32_t kParked = 1;
   static constexpr std::uint32_t kNotified = 2;
-  // kParked, for a task with a single waker (a single_waker Waiter, or one parked with
-  // park_releasing(), holding the one lock its wakers need): that waker may claim it
-  // without a CAS.
+  // kParked, for a task whose Waiter has a single waker: that waker may claim it without
+  // a CAS.
   static constexpr std::uint32_t kParkedExclusive = 3;
 
   // A task's park: switches `f` out (releasing `release`, if set, once it is off its stack)
