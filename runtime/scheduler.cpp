@@ -9,7 +9,6 @@
 #include <string>
 #include <thread>
 
-#include "runtime/coarse_clock.hpp"
 #include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
 #include "runtime/process_fence.hpp"
@@ -295,7 +294,7 @@ void Scheduler::spawn(TaskCore* core) {
   core->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
   core->runtime_id = id_;
   if constexpr (kTrackTasks) {
-    core->spawned_ns = coarse_now_ns();
+    core->spawned_at = stamp_now();
     // The worker is at hand on the common path; current_fiber() finds a parent running in
     // another runtime.
     Fiber* parent = w != nullptr ? w->current_fiber : current_fiber();
@@ -336,7 +335,7 @@ Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {
   }
   f->task = core;
   f->next = nullptr;
-  // state_since_ns is stamped at each park (Waiter::park): only parked states show a time.
+  // parked_at is stamped at each park (Waiter::park): only parked states show a time.
   san::create(f->san, f->stack.low,
               static_cast<std::size_t>(static_cast<char*>(f->stack.high) -
                                        static_cast<char*>(f->stack.low)));

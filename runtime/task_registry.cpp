@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <thread>
 
-#include "runtime/coarse_clock.hpp"
 #include "runtime/fiber.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/tracking.hpp"
@@ -17,8 +16,6 @@ namespace spindle::detail {
 namespace {
 
 constexpr std::size_t kMaxNeverJoined = 10'000;
-
-std::int64_t now_ns() { return coarse_now_ns(); }
 
 // Process-wide: Task handles may outlive their runtime.
 struct NeverJoinedLog {
@@ -307,7 +304,7 @@ void record_never_joined(TaskCore* core) noexcept {
   // acq_rel: one recorder wins; the loser reads nothing else.
   if (core->never_joined_noted.exchange(true, std::memory_order_acq_rel)) return;
   try {
-    TaskInfo info = TaskRegistry::describe(*core, now_ns());
+    TaskInfo info = TaskRegistry::describe(*core, read_stamp_clock());
     info.state = "finished";
     info.never_joined = true;
     NeverJoinedLog& log = never_joined_log();
@@ -338,7 +335,7 @@ void TaskRegistry::set_name(TaskCore* core, std::string_view name, std::size_t w
   leave_visit(s);
 }
 
-TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now, TaskScan* scan) {
+TaskInfo TaskRegistry::describe(const TaskCore& core, const StampReading& now, TaskScan* scan) {
   TaskInfo info;
   info.id = core.id;
   info.file = core.spawn_site.file_name();
@@ -350,7 +347,7 @@ TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now, TaskScan
   auto hs = core.handle_state.load(std::memory_order_relaxed);
   info.never_joined = hs == TaskCore::HandleState::dropped;
   info.detached = hs == TaskCore::HandleState::detached;
-  info.age = std::chrono::nanoseconds(std::max<std::int64_t>(0, now - core.spawned_ns));
+  info.age = std::chrono::nanoseconds(now.ns_since(core.spawned_at));
   // acquire: pairs with start_fiber()'s release; the fiber record is initialised.
   const Fiber* f = core.fiber.load(std::memory_order_acquire);
   if (f == nullptr) {
@@ -368,8 +365,8 @@ TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now, TaskScan
       const WaitKind kind = f->wait_kind.load(std::memory_order_relaxed);
       const void* object = f->wait_object.load(std::memory_order_relaxed);  // relaxed: as above
       info.state = to_string(kind);
-      info.in_state = std::chrono::nanoseconds(std::max<std::int64_t>(
-          0, now - f->state_since_ns.load(std::memory_order_relaxed)));  // relaxed: as above
+      info.in_state = std::chrono::nanoseconds(
+          now.ns_since(f->parked_at.load(std::memory_order_relaxed)));  // relaxed: as above
       if (object != forever_object()) info.blocked_on = reinterpret_cast<std::uintptr_t>(object);
       if (scan != nullptr) {
         scan->parked = true;
@@ -388,7 +385,7 @@ TaskInfo TaskRegistry::describe(const TaskCore& core, std::int64_t now, TaskScan
 
 std::vector<TaskScan> TaskRegistry::scan(const TaskCore* exclude) const {
   std::vector<TaskScan> out;
-  const std::int64_t now = now_ns();
+  const StampReading now = read_stamp_clock();
   for_each_shard_visited([&](const Shard& s) {
     for (const Node* n = s.head; n != nullptr; n = n->next) {
       const TaskCore* c = n->core;

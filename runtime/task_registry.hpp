@@ -48,6 +48,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/stamp_clock.hpp"
 #include "runtime/tracking.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/detail/waiter.hpp"
@@ -108,7 +109,7 @@ class TaskRegistry {
   Stats stats() const noexcept;
 
   /// Describes a live core; `scan` (optional) receives the raw wait facts.
-  static TaskInfo describe(const TaskCore& core, std::int64_t now_ns, TaskScan* scan = nullptr);
+  static TaskInfo describe(const TaskCore& core, const StampReading& now, TaskScan* scan = nullptr);
 
  private:
   class SpinLock {

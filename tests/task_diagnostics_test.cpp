@@ -95,6 +95,7 @@ TEST(TaskDiagnostics, ParentIsTheSpawningTask) {
 }
 
 TEST(TaskDiagnostics, BlockedOnIdentifiesTheObjectAndTimeInState) {
+  const auto started = std::chrono::steady_clock::now();
   spindle::Runtime rt{quiet()};
   spindle::Chan<int> a, b;
   auto t1 = rt.spawn([a]() mutable { (void)a.recv(); });
@@ -107,11 +108,19 @@ TEST(TaskDiagnostics, BlockedOnIdentifiesTheObjectAndTimeInState) {
   wait_for_tasks(rt, [](const auto& l) { return count_in_state(l, "chan recv") == 2; });
   std::this_thread::sleep_for(20ms);
   auto live = rt.tasks();
+  const auto read_by = std::chrono::steady_clock::now();
   ASSERT_EQ(live.size(), 2u);
   EXPECT_NE(live[0].blocked_on, 0u);
   EXPECT_NE(live[1].blocked_on, 0u);
   EXPECT_NE(live[0].blocked_on, live[1].blocked_on);  // different channels
-  EXPECT_GT(live[0].in_state.count(), 0);
+  // Both were parked before the sleep and still are: each has waited 20 ms or more (less a
+  // margin for the stamp clock's measured scale)...
+  for (const auto& t : live) {
+    EXPECT_GE(t.in_state, 19ms) << t.state;
+    EXPECT_LE(t.in_state, t.age);
+  }
+  // ...and neither was spawned before the test began.
+  for (const auto& t : live) EXPECT_LE(t.age, read_by - started);
   a.close();
   b.close();
   t3.join();

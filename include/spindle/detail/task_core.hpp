@@ -100,7 +100,7 @@ class TaskCore {
   // Registry bookkeeping (runtime/task_registry.cpp), guarded by the registry shard's lock
   // except where noted.
   std::uint64_t runtime_id = 0;           // set at spawn; keys the never-joined log
-  std::int64_t spawned_ns = 0;            // Clock nanoseconds at spawn
+  std::uint64_t spawned_at = 0;           // stamp clock ticks at spawn (runtime/stamp_clock.hpp)
   std::atomic<Fiber*> fiber{nullptr};     // the running fiber, once started
   void* reg_node = nullptr;               // its entry in the shard's list (a TaskRegistry::Node)
   TaskCore* reg_departed_next = nullptr;  // in one of its shard's stacks of cores to release
