@@ -98,10 +98,11 @@ class Scheduler {
   void make_runnable_here(Fiber* f, Worker& w) {
     w.push_runnext(f);
     if (workers_.size() == 1) return;  // the caller is the only worker, and awake
-    // A spinner will find f itself: the runnext exchange above and this load are both
-    // seq_cst, and a spinner that stops drops spinning_ (seq_cst) and fences before its last
-    // look, so if this load still saw it spinning, that look sees f (and a lone task in
-    // runnext keeps it awake). This skips notify_work()'s fence, a locked instruction, on
+    // A spinner will find f itself: a spinner that stops drops spinning_ (seq_cst) and
+    // fences before its last look, so if this load still saw it spinning, that look sees f
+    // (and a lone task in runnext keeps it awake). The fence pairs with the runnext
+    // exchange above (seq_cst, like this load) or, where runnext takes plain stores, is a
+    // process fence (Worker::idle()). This skips notify_work()'s fence, a locked instruction, on
     // every wake-up while the other worker spins beside a message-passing pair (ping-pong on
     // two workers 124 -> 117 ns).
     if (spinning_.load(std::memory_order_seq_cst) != 0) return;

@@ -7,6 +7,7 @@
 
 #include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
+#include "runtime/process_fence.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/sim_core.hpp"
 #include "runtime/trace.hpp"
@@ -93,6 +94,9 @@ Worker::Worker(Scheduler& s, std::size_t i)
 void Worker::start() {
   seen_.assign(sched.worker_count(), Sightings{});
   solo_ = sched.worker_count() == 1;
+  runnext.set_mode(solo_                       ? RunnextSlot::Mode::solo
+                   : process_fence_available() ? RunnextSlot::Mode::plain
+                                               : RunnextSlot::Mode::exchange);
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -261,8 +265,7 @@ void Worker::switch_out(Fiber* f, Action a, bool exits) {
   if (sim == nullptr && ++tick_ % kGlobalPollInterval != 0) {
     // The usual next fiber, the one a message just woke, without find_local()'s call
     // (relaxed peek: as there).
-    if (runnext_streak_ < kRunnextStreakLimit &&
-        runnext.load(std::memory_order_relaxed) != nullptr) {
+    if (runnext_streak_ < kRunnextStreakLimit && runnext.occupied()) {
       next = take_runnext();
       if (next != nullptr) ++runnext_streak_;
     }
@@ -323,30 +326,10 @@ void Worker::push_runnext(Fiber* f) {
   }
   // relaxed: only this thread writes the count; thieves use it as a hint, not to read data.
   runnext_gen.store(runnext_gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  Fiber* old;
-  if (solo_) {
-    // relaxed: with one worker there is no thief, and only this thread touches the slot.
-    old = runnext.load(std::memory_order_relaxed);
-    runnext.store(f, std::memory_order_relaxed);  // relaxed: as above
-  } else {
-    // seq_cst: publishes f to a thief's exchange and takes over the old one, and is the
-    // store half of the pairing that lets make_runnable() skip its fence when a worker
-    // spins (see there). On x86 the exchange is the same instruction either way.
-    old = runnext.exchange(f, std::memory_order_seq_cst);
-  }
-  if (old != nullptr) deque.push(old);
+  if (Fiber* old = runnext.push(f)) deque.push(old);
 }
 
-Fiber* Worker::take_runnext() noexcept {
-  if (solo_) {
-    // relaxed: see push_runnext(); nobody else can take it between the two.
-    Fiber* f = runnext.load(std::memory_order_relaxed);
-    if (f != nullptr) runnext.store(nullptr, std::memory_order_relaxed);  // relaxed: as above
-    return f;
-  }
-  // acquire: pairs with push_runnext()'s release (possibly by a timer on this thread).
-  return runnext.exchange(nullptr, std::memory_order_acquire);
-}
+Fiber* Worker::take_runnext() noexcept { return runnext.take(); }
 
 Fiber* Worker::find_global() {
   Fiber* f = nullptr;
@@ -370,7 +353,7 @@ Fiber* Worker::find_local(bool poll_global) {
   }
   // relaxed peek before the exchange: a locked instruction is not free, and the slot is
   // usually empty; thieves only ever clear it.
-  const bool has_next = runnext.load(std::memory_order_relaxed) != nullptr;
+  const bool has_next = runnext.occupied();
   if (has_next && runnext_streak_ < kRunnextStreakLimit) {
     if (Fiber* f = take_runnext()) {
       ++runnext_streak_;
@@ -440,7 +423,7 @@ Fiber* Worker::steal_from(Worker& victim, bool look_at_runnext) {
   if (!look_at_runnext) return nullptr;
   // relaxed peek: most of the time the slot is empty and a locked exchange would bounce its
   // cache line for nothing.
-  if (victim.runnext.load(std::memory_order_relaxed) == nullptr) {
+  if (!victim.runnext.occupied()) {
     seen.runnext.key = kNotSeen;
     return nullptr;
   }
@@ -451,8 +434,7 @@ Fiber* Worker::steal_from(Worker& victim, bool look_at_runnext) {
                           kStealPatience)) {
     return nullptr;
   }
-  // acquire: pairs with the victim's release in push_runnext().
-  return victim.runnext.exchange(nullptr, std::memory_order_acquire);
+  return victim.runnext.steal();
 }
 
 Fiber* Worker::find_work(bool look_at_runnext) {
@@ -526,7 +508,13 @@ void Worker::idle() {
     // Re-check after no longer counting as a spinner: a producer that saw us spinning did
     // not wake anyone, so its work must be found here. A task left in a busy worker's
     // runnext for now counts as work too: go round again rather than sleep past it.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Where runnext takes plain stores, a producer's store into it and its load of the
+    // spinner count have no fence between them: a process fence orders them for us.
+    if (runnext.mode() == RunnextSlot::Mode::plain) {
+      process_fence();
+    } else {
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+    }
     work_waiting_ = false;
     if (Fiber* f = find_work(true)) {
       lone_streak_ = 0;

@@ -17,6 +17,7 @@
 
 #include "runtime/context/context.hpp"
 #include "runtime/fiber.hpp"
+#include "runtime/runnext_slot.hpp"
 #include "runtime/sanitizers.hpp"
 #include "runtime/work_deque.hpp"
 
@@ -82,7 +83,7 @@ class Worker {
   std::size_t free_count = 0;
 
   WorkDeque deque;
-  alignas(64) std::atomic<Fiber*> runnext{nullptr};
+  alignas(64) RunnextSlot runnext;
   // Counts pushes into runnext; a spinning thief steals from the slot only when it saw the
   // same count on an earlier pass (the owner has not moved on), see steal_from().
   std::atomic<std::uint32_t> runnext_gen{0};
@@ -131,7 +132,7 @@ class Worker {
   std::uint32_t tick_ = 0;
   std::uint32_t runnext_streak_ = 0;
   bool spinning_ = false;  // counted in the scheduler's spinning_
-  bool solo_ = false;      // the runtime's only worker: no thief ever touches runnext
+  bool solo_ = false;      // the runtime's only worker
   std::uint32_t rng_;
   // Per victim, what this thief last saw waiting there (the deque's top index, runnext's
   // push count; kNotSeen: nothing) and since when.

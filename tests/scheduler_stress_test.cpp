@@ -5,12 +5,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <random>
 #include <thread>
 #include <vector>
 
+#include "runtime/worker.hpp"
 #include "spindle/detail/waiter.hpp"
 #include "spindle/spindle.hpp"
 
@@ -238,3 +240,55 @@ TEST(SchedulerStress, OutsideThreadsSpawnConcurrently) {
 }
 
 }  // namespace
+
+// A task woken into its waker's runnext slot while the waker computes on is taken by an idle
+// worker after a few microseconds (Go's thieves wait 3 us too), and the owner takes the same
+// slot with plain loads and stores when its running task parks. The computing stretches
+// below straddle that patience, so thieves and owners reach the slot at the same moment:
+// every woken task must run exactly once (a double resume corrupts its stack, a lost one
+// hangs the watchdog), and every message must arrive once.
+TEST(SchedulerStress, RunnextStealsRaceTheOwnersOwnTake) {
+  Watchdog dog(60s);
+  spindle::Runtime rt{spindle::Options{.workers = 3}};
+  constexpr int kPairs = 2;
+  std::atomic<long> received{0};
+  std::atomic<long> moved{0};  // a partner that ran on another worker than its sender
+  const long sent = rt.block_on([&] {
+    std::vector<spindle::Task<long>> producers;
+    for (int p = 0; p < kPairs; ++p) {
+      producers.push_back(spindle::spawn([&, p] {
+        spindle::Chan<std::size_t> to;  // carries the sender's worker index
+        spindle::Chan<int> back;
+        auto partner = spindle::spawn([&, to, back]() mutable {
+          while (auto from = to.recv()) {
+            if (*from != spindle::detail::Worker::current()->index) moved.fetch_add(1);
+            received.fetch_add(1);
+            back.send(1);
+          }
+        });
+        std::mt19937 rng(static_cast<unsigned>(p) + 1);
+        long n = 0;
+        const auto until = std::chrono::steady_clock::now() + 300ms;
+        while (std::chrono::steady_clock::now() < until) {
+          to.send(spindle::detail::Worker::current()->index);  // partner -> our runnext
+          // Compute for 0..8 us without parking: the partner waits in runnext meanwhile.
+          const auto stop =
+              std::chrono::steady_clock::now() + std::chrono::nanoseconds(rng() % 8000);
+          while (std::chrono::steady_clock::now() < stop) {
+          }
+          (void)back.recv();  // parks: this worker takes runnext, unless a thief did
+          ++n;
+        }
+        to.close();
+        partner.join();
+        return n;
+      }));
+    }
+    long total = 0;
+    for (auto& t : producers) total += t.join();
+    return total;
+  });
+  EXPECT_EQ(received.load(), sent);
+  RecordProperty("partners_taken_by_thieves", static_cast<int>(moved.load()));
+  std::printf("%ld messages, %ld partners ran on a thief\n", sent, moved.load());
+}
