@@ -22,7 +22,7 @@
 
 namespace spindle::detail {
 
-struct Fiber;
+class Fiber;
 
 class RunnextSlot {
  public:
