@@ -508,22 +508,25 @@ void Worker::idle() {
     // Re-check after no longer counting as a spinner: a producer that saw us spinning did
     // not wake anyone, so its work must be found here. A task left in a busy worker's
     // runnext for now counts as work too: go round again rather than sleep past it.
-    // Where runnext takes plain stores, a producer's store into it and its load of the
-    // spinner count have no fence between them: a process fence orders them for us.
-    if (runnext.mode() == RunnextSlot::Mode::plain) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    for (bool fenced = runnext.mode() != RunnextSlot::Mode::plain;; fenced = true) {
+      work_waiting_ = false;
+      if (Fiber* f = find_work(true)) {
+        lone_streak_ = 0;
+        run(f);
+        return;
+      }
+      if (work_waiting_) {
+        lone_streak_ = std::min(lone_streak_ + 1, kMaxLoneShift);  // capped: no overflow
+        return;
+      }
+      if (fenced) break;
+      // About to sleep. Where runnext takes plain stores, a producer's store into it and
+      // its load of the spinner count have no fence between them: a process fence orders
+      // them for us, then one more look. Only here, before a sleep: a spinner that goes
+      // round again needs none, and fencing at the end of every spin episode sent the busy
+      // worker an interrupt each time (ping-pong on two workers, 4% of the cycles).
       process_fence();
-    } else {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-    }
-    work_waiting_ = false;
-    if (Fiber* f = find_work(true)) {
-      lone_streak_ = 0;
-      run(f);
-      return;
-    }
-    if (work_waiting_) {
-      lone_streak_ = std::min(lone_streak_ + 1, kMaxLoneShift);  // capped: no overflow
-      return;
     }
     lone_streak_ = 0;
     sleep(true);
