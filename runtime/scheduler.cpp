@@ -95,6 +95,7 @@ Scheduler::Scheduler(const Options& options, SimCore* sim)
   for (std::size_t i = 0; i < options.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i));
   }
+  single_worker_ = workers_.size() == 1;
   if (sim_ != nullptr) {
     workers_.front()->sim = sim_;
     return;

@@ -97,7 +97,7 @@ class Scheduler {
   /// make_runnable() by `w`, a worker of this runtime on its own thread.
   void make_runnable_here(Fiber* f, Worker& w) {
     w.push_runnext(f);
-    if (workers_.size() == 1) return;  // the caller is the only worker, and awake
+    if (single_worker_) return;  // the caller is the only worker, and awake
     // A spinner will find f itself: a spinner that stops drops spinning_ (seq_cst) and
     // fences before its last look, so if this load still saw it spinning, that look sees f
     // (and a lone task in runnext keeps it awake). The fence pairs with the runnext
@@ -219,6 +219,7 @@ class Scheduler {
   std::uint64_t id_;
   std::size_t stack_size_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  bool single_worker_ = false;  // workers_.size() == 1, read on every local wake-up
   moodycamel::ConcurrentQueue<Fiber*> injection_;
   std::mutex idle_mu_;
   std::vector<Worker*> idle_;  // sleeping workers, under idle_mu_

@@ -15,9 +15,10 @@
 #include "spindle/detail/task_core.hpp"
 
 namespace spindle::detail {
-namespace {
 
-thread_local Worker* tl_worker = nullptr;
+constinit thread_local Worker* tl_worker = nullptr;
+
+namespace {
 
 constexpr std::uint32_t kGlobalPollInterval = 61;  // rounds between fairness polls
 constexpr std::uint32_t kRunnextStreakLimit = 32;  // then the deque gets a turn
@@ -324,8 +325,11 @@ void Worker::push_runnext(Fiber* f) {
     sim->make_ready(f);
     return;
   }
-  // relaxed: only this thread writes the count; thieves use it as a hint, not to read data.
-  runnext_gen.store(runnext_gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (!solo_) {
+    // relaxed: only this thread writes the count; thieves use it as a hint, not to read
+    // data. A runtime's only worker has no thief to tell.
+    runnext_gen.store(runnext_gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   if (Fiber* old = runnext.push(f)) deque.push(old);
 }
 

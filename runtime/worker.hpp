@@ -38,6 +38,9 @@ class Worker {
 
   /// The worker whose thread is the caller, or nullptr.
   static Worker* current() noexcept;
+  /// current() inline, for functions that never switch fibers (a switch may move the caller
+  /// to another thread, and the compiler would reuse the thread-local's address).
+  static Worker* current_here() noexcept;
 
   void start();
   void join();
@@ -154,5 +157,8 @@ class Worker {
   // a short queue of woken ones: steal_from()), at most kMaxLoneShift.
   int lone_streak_ = 0;
 };
+
+extern constinit thread_local Worker* tl_worker;
+inline Worker* Worker::current_here() noexcept { return tl_worker; }
 
 }  // namespace spindle::detail
