@@ -39,32 +39,28 @@ class RunnextSlot {
   /// within a plain access (a seam for tests; empty otherwise).
   template <class Inside = NoSeam>
   Fiber* push(Fiber* f, Inside&& inside = {}) noexcept {
-    if (mode_ == Mode::solo || (mode_ == Mode::plain && enter())) {
-      // relaxed: no thief is inside (enter()); leave() publishes both accesses to one.
-      Fiber* old = slot_.load(std::memory_order_relaxed);
-      slot_.store(f, std::memory_order_relaxed);  // relaxed: as above
-      inside();
-      leave();
-      return old;
-    }
     // seq_cst: hands f to a thief's exchange and takes over the old one, and is the store
     // half of the pairing that lets make_runnable() skip its fence while a worker spins.
-    return slot_.exchange(f, std::memory_order_seq_cst);
+    if (!enter()) return slot_.exchange(f, std::memory_order_seq_cst);
+    // relaxed: no thief is inside (enter()); leave() publishes both accesses to one.
+    Fiber* old = slot_.load(std::memory_order_relaxed);
+    slot_.store(f, std::memory_order_relaxed);  // relaxed: as above
+    inside();
+    leave();
+    return old;
   }
 
   /// Owner: empties the slot and returns what was there (nullptr if nothing).
   template <class Inside = NoSeam>
   Fiber* take(Inside&& inside = {}) noexcept {
-    if (mode_ == Mode::solo || (mode_ == Mode::plain && enter())) {
-      // relaxed: as in push().
-      Fiber* f = slot_.load(std::memory_order_relaxed);
-      if (f != nullptr) slot_.store(nullptr, std::memory_order_relaxed);  // relaxed: as above
-      inside();
-      leave();
-      return f;
-    }
     // acquire: pairs with a push's release (the fiber's saved state is complete).
-    return slot_.exchange(nullptr, std::memory_order_acquire);
+    if (!enter()) return slot_.exchange(nullptr, std::memory_order_acquire);
+    // relaxed: as in push().
+    Fiber* f = slot_.load(std::memory_order_relaxed);
+    if (f != nullptr) slot_.store(nullptr, std::memory_order_relaxed);  // relaxed: as above
+    inside();
+    leave();
+    return f;
   }
 
   /// A thief: empties the slot and returns what was there. Never at the same time as
@@ -93,9 +89,11 @@ class RunnextSlot {
   bool occupied() const noexcept { return slot_.load(std::memory_order_relaxed) != nullptr; }
 
  private:
-  // The owner's half of the handshake (plain mode): true when the slot may be used with plain
-  // accesses until leave().
+  // The owner's half of the handshake: true when the slot may be used with plain accesses
+  // until leave() (always in solo mode, never in exchange mode).
   bool enter() noexcept {
+    if (mode_ == Mode::solo) return true;
+    if (mode_ == Mode::exchange) return false;
     // relaxed: kept before the load below on this thread by the signal fence, and made
     // visible to a thief whose request the load misses by the thief's process_fence().
     busy_.store(1, std::memory_order_relaxed);

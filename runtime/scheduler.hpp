@@ -99,12 +99,12 @@ class Scheduler {
     w.push_runnext(f);
     if (single_worker_) return;  // the caller is the only worker, and awake
     // A spinner will find f itself: a spinner that stops drops spinning_ (seq_cst) and
-    // fences before its last look, so if this load still saw it spinning, that look sees f
-    // (and a lone task in runnext keeps it awake). The fence pairs with the runnext
-    // exchange above (seq_cst, like this load) or, where runnext takes plain stores, is a
-    // process fence (Worker::idle()). This skips notify_work()'s fence, a locked instruction, on
-    // every wake-up while the other worker spins beside a message-passing pair (ping-pong on
-    // two workers 124 -> 117 ns).
+    // fences before its last look before sleeping, so if this load still saw it spinning,
+    // that look sees f (and a lone task in runnext keeps it awake). The fence pairs with the
+    // runnext exchange above (seq_cst, like this load) or, where runnext takes plain stores,
+    // is a process fence (Worker::idle()). This skips notify_work()'s fence, a locked
+    // instruction, on every wake-up while the other worker spins beside a message-passing
+    // pair (ping-pong on two workers 124 -> 117 ns).
     if (spinning_.load(std::memory_order_seq_cst) != 0) return;
     notify_work(&w);
   }

@@ -355,8 +355,8 @@ Fiber* Worker::find_local(bool poll_global) {
       return f;
     }
   }
-  // relaxed peek before the exchange: a locked instruction is not free, and the slot is
-  // usually empty; thieves only ever clear it.
+  // relaxed peek before taking (an exchange, where thieves are about and the handshake is
+  // not offered): the slot is usually empty, and thieves only ever clear it.
   const bool has_next = runnext.occupied();
   if (has_next && runnext_streak_ < kRunnextStreakLimit) {
     if (Fiber* f = take_runnext()) {
