@@ -46,7 +46,8 @@ struct StampReading {
 
 /// Reads the stamp clock and its scale. On x86-64 the scale is measured against
 /// CLOCK_MONOTONIC since the library was loaded; the first reading within 2 ms of that
-/// waits out the rest of those 2 ms, so that the scale is good to a few parts in 10^5.
+/// waits out the rest of those 2 ms, so that the scale is good to 0.2% at worst (and to a
+/// few parts in 10^5 once the process has run for a second).
 StampReading read_stamp_clock();
 
 }  // namespace spindle::detail

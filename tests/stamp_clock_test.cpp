@@ -24,9 +24,10 @@ TEST(StampClock, ElapsedTimeMatchesTheMonotonicClock) {
     const StampReading now = read_stamp_clock();
     const auto after = std::chrono::steady_clock::now();
     const auto elapsed = std::chrono::nanoseconds(now.ns_since(stamp));
-    // The scale is measured to a few parts in 10^5; 0.1% bounds it with room to spare.
-    EXPECT_GE(elapsed.count(), std::chrono::nanoseconds(sleep).count() * 999 / 1000);
-    EXPECT_LE(elapsed.count(), (after - before).count() * 1001 / 1000);
+    // The scale is measured from anchors each good to a microsecond or two, over at least
+    // 2 ms: within 0.2% at worst; 0.5% allows for it.
+    EXPECT_GE(elapsed.count(), std::chrono::nanoseconds(sleep).count() * 995 / 1000);
+    EXPECT_LE(elapsed.count(), (after - before).count() * 1005 / 1000);
   }
 }
 
