@@ -15,29 +15,6 @@ namespace spindle::detail {
 
 namespace {
 
-// xorshift64*: small, fast and good enough to shuffle a handful of cases. Zero-initialised
-// (constinit) and seeded on first use, so reaching it costs no thread_local init guard.
-struct SelectRng {
-  std::uint64_t state;
-  void seed() noexcept {
-    const auto t =
-        static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    const auto id =
-        static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-    state = (t ^ (id * 0x9e3779b97f4a7c15ULL)) | 1;
-  }
-  std::uint64_t next() noexcept {
-    if (state == 0) [[unlikely]]
-      seed();
-    state ^= state >> 12;
-    state ^= state << 25;
-    state ^= state >> 27;
-    return state * 0x2545f4914f6cdd1dULL;
-  }
-};
-
-constinit thread_local SelectRng t_rng{0};
-
 // The order in which a select visits its live cases; on the stack for small selects (left
 // uninitialised: every slot read is written first).
 class CaseOrder {
@@ -102,18 +79,21 @@ class Enrolment {
   std::size_t count_ = 0;
 };
 
-// Inlined into the shuffle: as a call it cost as much as the draw itself.
-[[gnu::always_inline]] inline std::size_t random_below(std::size_t bound) noexcept {
-  // Under a simulation the choice comes from its seed, so a run replays.
-  if (SimCore* sim = t_current_sim; sim != nullptr) [[unlikely]]
-    return static_cast<std::size_t>(sim->random(bound));
-  // The high half of a 64x64-bit product: uniform enough over tiny bounds (bias below
-  // bound / 2^64) and no 64-bit divide, which cost more than the rest of the shuffle.
-  __extension__ using Wide = unsigned __int128;  // __extension__: -Wpedantic accepts it
-  return static_cast<std::size_t>((static_cast<Wide>(t_rng.next()) * bound) >> 64);
-}
-
 }  // namespace
+
+constinit thread_local std::uint64_t t_select_rng = 0;
+
+std::size_t select_random_below_slow(std::size_t bound) noexcept {
+  // Under a simulation the choice comes from its seed, so a run replays.
+  if (SimCore* sim = t_current_sim; sim != nullptr)
+    return static_cast<std::size_t>(sim->random(bound));
+  const auto t =
+      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  const auto id =
+      static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  t_select_rng = (t ^ (id * 0x9e3779b97f4a7c15ULL)) | 1;  // odd: never zero again
+  return select_random_below(bound);
+}
 
 void block_forever(WaitKind kind) {
   for (;;) {
@@ -123,29 +103,20 @@ void block_forever(WaitKind kind) {
 }
 
 std::size_t run_select(SelectCase* const* cases, WaitEntry* entries, std::size_t n,
-                       std::size_t default_index, bool poll_first) {
+                       std::size_t default_index, bool poll_first, const std::size_t* polled) {
   CaseOrder order_buf(n);
   std::size_t* order = order_buf.data();
   for (unsigned attempt = 0;; ++attempt) {
     std::size_t live = 0;
     if (attempt == 0 && !poll_first) {
       for (std::size_t i = 0; i < n; ++i) {
-        if (cases[i] != nullptr) order[live++] = i;
-      }
-    } else {
-      // 1. Poll the live cases in a fresh random order (Fisher-Yates while collecting).
-      for (std::size_t i = 0; i < n; ++i) {
         if (cases[i] == nullptr) continue;
-        if (live == 0) {  // the first live case has nowhere else to go: no random draw
-          order[0] = i;
-          live = 1;
-          continue;
-        }
-        const std::size_t j = random_below(live + 1);
-        order[live] = order[j];
-        order[j] = i;
+        order[live] = polled != nullptr ? polled[live] : i;
         ++live;
       }
+    } else {
+      // 1. Poll the live cases in a fresh random order.
+      live = shuffle_live_cases(cases, n, order);
       for (std::size_t k = 0; k < live; ++k) {
         if (cases[order[k]]->try_fire()) return order[k];
       }

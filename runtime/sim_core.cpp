@@ -12,6 +12,7 @@
 #include "runtime/scheduler.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/worker.hpp"
+#include "spindle/detail/chan_select.hpp"
 #include "spindle/detail/task_core.hpp"
 
 namespace spindle::detail {
@@ -56,7 +57,10 @@ testing::SimOptions validated(testing::SimOptions o) {
 
 }  // namespace
 
-SimScope::SimScope(SimCore& sim) noexcept : prev_(t_current_sim) { t_current_sim = &sim; }
+SimScope::SimScope(SimCore& sim) noexcept : prev_(t_current_sim) {
+  t_current_sim = &sim;
+  t_select_rng = 0;  // select draws go through the simulation's seed while it runs
+}
 SimScope::~SimScope() { t_current_sim = prev_; }
 
 SimCore* SimCore::current() noexcept { return t_current_sim; }

@@ -188,6 +188,12 @@ TEST(Simulation, SelectChoiceComesFromTheSeed) {
       return picks;
     });
   };
+  // This thread's own select generator is already seeded and moving: the simulation must
+  // still draw from its seed alone.
+  spindle::Chan<int> x(1), y(1);
+  x.send(1);
+  y.send(2);
+  spindle::select(spindle::on_recv(x), spindle::on_recv(y));
   const std::string first = choices(77);
   EXPECT_EQ(first, choices(77));
   EXPECT_NE(first.find('a'), std::string::npos);

@@ -94,6 +94,7 @@ template <class T, class F>
 struct CaseOp<RecvCase<T, F>> {
   explicit CaseOp(RecvCase<T, F>& c) noexcept : op(c.chan.state), live(c.chan.state != nullptr) {}
   SelectCase* engine() noexcept { return live ? &op : nullptr; }
+  bool try_fire() { return op.try_fire(); }  // RecvOp is final: a direct call
   void run(RecvCase<T, F>& c) {
     if constexpr (!std::is_same_v<F, NoHandler>) c.handler(std::move(op.value));
   }
@@ -107,6 +108,7 @@ struct CaseOp<SendCase<T, F>> {
       : op(c.chan.state, &c.value, "spindle::select: send on closed channel"),
         live(c.chan.state != nullptr) {}
   SelectCase* engine() noexcept { return live ? &op : nullptr; }
+  bool try_fire() { return op.try_fire(); }  // SendOp is final: a direct call
   void run(SendCase<T, F>& c) {
     if constexpr (!std::is_same_v<F, NoHandler>) c.handler();
   }
@@ -118,6 +120,7 @@ template <class F>
 struct CaseOp<DefaultCase<F>> {
   explicit CaseOp(DefaultCase<F>& /*c*/) noexcept {}
   SelectCase* engine() noexcept { return nullptr; }
+  bool try_fire() noexcept { return false; }  // never polled: engine() is nullptr
   void run(DefaultCase<F>& c) { c.handler(); }
 };
 
@@ -127,6 +130,14 @@ constexpr std::size_t default_index() noexcept {
   std::size_t i = 0;
   ((index = IsDefaultCase<Cases>::value ? i : index, ++i), ...);
   return index;
+}
+
+/// Tries case `i` once without blocking, calling its operation directly (no virtual call).
+template <class Ops, std::size_t... I>
+bool try_fire_case(std::size_t i, Ops& ops, std::index_sequence<I...>) {
+  bool done = false;
+  static_cast<void>(((i == I ? (done = std::get<I>(ops).try_fire(), true) : false) || ...));
+  return done;
 }
 
 /// Runs the handler of case `fired`.
@@ -211,10 +222,28 @@ std::size_t select(Cases&&... cases) {
     std::tuple<detail::CaseOp<std::remove_cvref_t<Cases>>...> ops(cases...);
     std::array<detail::SelectCase*, n> engine_cases = std::apply(
         [](auto&... op) { return std::array<detail::SelectCase*, n>{op.engine()...}; }, ops);
-    std::array<detail::WaitEntry, n> entries{};
-    const std::size_t fired =
-        detail::run_select(engine_cases.data(), entries.data(), n,
-                           detail::default_index<std::remove_cvref_t<Cases>...>());
+    constexpr std::size_t dflt = detail::default_index<std::remove_cvref_t<Cases>...>();
+    // The first poll runs here, where every case's type is known: one direct call per case
+    // instead of the engine's virtual ones, and no wait entries unless it comes to waiting.
+    // Zeroed only because g++ cannot see that every slot read was written first.
+    std::array<std::size_t, n> order{};
+    const std::size_t live = detail::shuffle_live_cases(engine_cases.data(), n, order.data());
+    std::size_t fired = detail::kNoDefault;
+    for (std::size_t k = 0; k < live; ++k) {
+      if (detail::try_fire_case(order[k], ops, std::make_index_sequence<n>{})) {
+        fired = order[k];
+        break;
+      }
+    }
+    if (fired == detail::kNoDefault) {
+      if constexpr (dflt != detail::kNoDefault) {
+        fired = dflt;
+      } else {
+        std::array<detail::WaitEntry, n> entries;
+        fired = detail::run_select(engine_cases.data(), entries.data(), n, detail::kNoDefault,
+                                   /*poll_first=*/false, order.data());
+      }
+    }
     detail::run_handler(fired, ops, refs, std::make_index_sequence<n>{});
     return fired;
   }

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -68,10 +69,59 @@ inline constexpr std::size_t kNoDefault = std::numeric_limits<std::size_t>::max(
 /// entries. Returns the index of the case that completed (or the default). With no live case
 /// and no default it blocks forever (until the runtime unwinds the task).
 /// `poll_first` false: the caller has just tried every case itself and none was ready, so
-/// the first attempt goes straight to enrolling (cases in index order); enrolling still
-/// notices a case that became ready since, and every later attempt polls as usual.
+/// the first attempt goes straight to enrolling, in the order `polled` lists the live cases
+/// (the caller's random poll order), or in index order when `polled` is nullptr; enrolling
+/// still notices a case that became ready since, and every later attempt polls as usual.
+/// The enrolment order matters: a partner that finds two entries of one select on its
+/// channel completes the first.
 std::size_t run_select(SelectCase* const* cases, WaitEntry* entries, std::size_t n,
-                       std::size_t default_index, bool poll_first = true);
+                       std::size_t default_index, bool poll_first = true,
+                       const std::size_t* polled = nullptr);
+
+/// The state of this thread's select random source (xorshift64*). Zero means "not seeded
+/// yet, or a simulation runs on this thread" (SimScope zeroes it): the draw then takes the
+/// out-of-line path, which seeds it or asks the simulation, so a simulated run replays.
+extern constinit thread_local std::uint64_t t_select_rng;
+/// select_random_below() when t_select_rng is zero.
+std::size_t select_random_below_slow(std::size_t bound) noexcept;
+
+/// A uniform draw in [0, bound) for the order in which a select polls its cases; inline,
+/// because a select over two ready channels spends about as long drawing as polling.
+[[gnu::always_inline]] inline std::size_t select_random_below(std::size_t bound) noexcept {
+  std::uint64_t s = t_select_rng;
+  if (s == 0) [[unlikely]]
+    return select_random_below_slow(bound);
+  s ^= s >> 12;
+  s ^= s << 25;
+  s ^= s >> 27;
+  t_select_rng = s;
+  // The high half of a 64x64-bit product: uniform enough over tiny bounds (bias below
+  // bound / 2^64) and no 64-bit divide.
+  __extension__ using Wide = unsigned __int128;  // __extension__: -Wpedantic accepts it
+  return static_cast<std::size_t>((static_cast<Wide>(s * 0x2545f4914f6cdd1dULL) * bound) >> 64);
+}
+
+/// Writes the indices of the live cases (`cases[i]` not nullptr) to `order` in a uniformly
+/// random order, as a select polls them (Fisher-Yates while collecting); returns how many
+/// there are. `order` has room for n.
+[[gnu::always_inline]] inline std::size_t shuffle_live_cases(SelectCase* const* cases,
+                                                             std::size_t n,
+                                                             std::size_t* order) noexcept {
+  std::size_t live = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (cases[i] == nullptr) continue;
+    if (live == 0) {  // the first live case has nowhere else to go: no random draw
+      order[0] = i;
+      live = 1;
+      continue;
+    }
+    const std::size_t j = select_random_below(live + 1);
+    order[live] = order[j];
+    order[j] = i;
+    ++live;
+  }
+  return live;
+}
 
 /// Parks the caller for good: a nil channel's send or receive, a select with no live case.
 /// Returns only by unwinding (ForcedUnwind at runtime teardown).

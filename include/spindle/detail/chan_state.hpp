@@ -75,6 +75,11 @@ class ChanState {
       if (s == ChanStatus::ok) wake_one(receivers_, receivers_waiting_);
       return s;
     }
+    // acquire: as in try_recv.
+    if (!receivers_waiting_.load(std::memory_order_acquire) &&
+        !closed_.load(std::memory_order_acquire)) {
+      return ChanStatus::not_ready;
+    }
     return try_send_unbuffered(value);
   }
 
@@ -84,6 +89,13 @@ class ChanState {
       const ChanStatus s = ring_->try_pop(out);
       if (s == ChanStatus::ok) wake_one(senders_, senders_waiting_);
       return s;
+    }
+    // The hint test inline: a select polls every case, and most find nobody (a call each).
+    // acquire: pairs with the flag/closed stores under the lock; a stale "nobody" is a
+    // send that has not arrived yet, which is a valid linearization of a failed try.
+    if (!senders_waiting_.load(std::memory_order_acquire) &&
+        !closed_.load(std::memory_order_acquire)) {
+      return ChanStatus::not_ready;
     }
     return try_recv_unbuffered(out);
   }
@@ -189,13 +201,8 @@ class ChanState {
   }
 
  private:
+  // After try_send's hint said a receiver may be parked, or the channel closed.
   [[gnu::noinline]] ChanStatus try_send_unbuffered(T& value) noexcept {
-    // acquire: pairs with the flag/closed stores under the lock; a stale "nobody" is a
-    // receive that has not arrived yet, which is a valid linearization of a failed try.
-    if (!receivers_waiting_.load(std::memory_order_acquire) &&
-        !closed_.load(std::memory_order_acquire)) {
-      return ChanStatus::not_ready;
-    }
     WaitEntry* e;
     {
       ChanLockGuard guard(lock_);
@@ -208,12 +215,8 @@ class ChanState {
     return ChanStatus::ok;
   }
 
+  // After try_recv's hint said a sender may be parked, or the channel closed.
   [[gnu::noinline]] ChanStatus try_recv_unbuffered(std::optional<T>& out) noexcept {
-    // acquire: as in try_send_unbuffered.
-    if (!senders_waiting_.load(std::memory_order_acquire) &&
-        !closed_.load(std::memory_order_acquire)) {
-      return ChanStatus::not_ready;
-    }
     WaitEntry* e;
     {
       ChanLockGuard guard(lock_);
