@@ -243,7 +243,7 @@ void chan_send(ChanState<T>* state, T& value, const char* closed_message) {
   // The buffered fast path alone inlines into the caller; every other path (full, closed,
   // unbuffered, nil) is out of line, so the fast path saves no registers it does not use.
   if (state != nullptr && state->capacity() != 0) {
-    const ChanStatus s = state->try_send(value);
+    const ChanStatus s = state->try_send_buffered(value);
     if (s == ChanStatus::ok) return;
     if (s == ChanStatus::closed) throw_channel_closed(closed_message);
   }
@@ -289,7 +289,7 @@ std::optional<T> chan_recv(ChanState<T>* state) {
   // back whole, a store-forwarding stall per receive.
   if (state != nullptr && state->capacity() != 0) {
     std::optional<T> ready;
-    if (state->try_recv(ready) != ChanStatus::not_ready) return ready;
+    if (state->try_recv_buffered(ready) != ChanStatus::not_ready) return ready;
   }
   return chan_recv_slow(state);
 }
