@@ -139,6 +139,70 @@ TEST(SelectBasic, ChoiceAmongReadyCasesIsUniform) {
   }
 }
 
+// Ready cases of different kinds (a parked sender on each of two unbuffered channels, room
+// in a buffered one) are chosen equally often too.
+TEST(SelectBasic, ChoiceAmongReadyCasesOfMixedKindsIsUniform) {
+  spindle::Runtime rt{spindle::Options{.workers = 1}};
+  rt.block_on([] {
+    spindle::Chan<int> a;
+    spindle::Chan<int> b;
+    spindle::Chan<int> room(1);
+    auto feed = [](spindle::Chan<int> ch) {
+      return spindle::spawn([ch] {
+        while (true) {
+          try {
+            ch.send(0);
+          } catch (const spindle::ChannelClosed&) {
+            return;
+          }
+        }
+      });
+    };
+    auto fa = feed(a);
+    auto fb = feed(b);
+    int counts[3] = {0, 0, 0};
+    constexpr int kRounds = 3000;
+    for (int i = 0; i < kRounds; ++i) {
+      spindle::yield();  // one worker: both feeders run and park in send
+      ++counts[spindle::select(spindle::on_recv(a), spindle::on_recv(b),
+                               spindle::on_send(room, 1))];
+      (void)room.try_recv();
+    }
+    a.close();
+    b.close();
+    fa.join();
+    fb.join();
+    for (int k : {0, 1, 2}) {
+      EXPECT_GT(counts[k], kRounds / 3 - kRounds / 15) << "case " << k;
+      EXPECT_LT(counts[k], kRounds / 3 + kRounds / 15) << "case " << k;
+    }
+  });
+}
+
+// A case can look ready and not be: here b still holds the entry of a select that a
+// receive on a has already completed. The select must go on to the case that is ready.
+TEST(SelectBasic, ACaseThatOnlyLooksReadyGivesWayToOneThatIs) {
+  spindle::Runtime rt{spindle::Options{.workers = 1}};
+  rt.block_on([] {
+    for (int round = 0; round < 40; ++round) {
+      spindle::Chan<int> a;
+      spindle::Chan<int> b;
+      spindle::Chan<int> c(1);
+      auto t = spindle::spawn(
+          [a, b] { spindle::select(spindle::on_send(a, 1), spindle::on_send(b, 2)); });
+      spindle::yield();        // t enrols on a and b and parks
+      EXPECT_EQ(a.recv(), 1);  // completes t through a; its entry on b stays until t runs
+      c.send(3);
+      std::optional<int> got;
+      EXPECT_EQ(spindle::select(spindle::on_recv(b), spindle::on_recv(c, [&](auto v) { got = v; })),
+                1u);
+      EXPECT_EQ(got, 3);
+      t.join();
+      EXPECT_EQ(b.try_recv(), std::nullopt);
+    }
+  });
+}
+
 TEST(SelectBasic, BlockedSelectWakesOnTheReadyChannel) {
   spindle::Runtime rt{two_workers()};
   rt.block_on([] {

@@ -139,6 +139,8 @@ class RecvOp final : public SelectCase {
   explicit RecvOp(ChanState<T>* state) noexcept : state_(state) {}
 
   bool try_fire() override { return state_->try_recv(value) != ChanStatus::not_ready; }
+  /// A hint that try_fire() may complete now.
+  bool may_fire() const noexcept { return state_->recv_may_proceed(); }
   bool enroll(WaitEntry& e) noexcept override { return state_->enroll_recv(e, &value); }
   void unenroll(WaitEntry& e) noexcept override { state_->unenroll_recv(e); }
   void forward_wakeup() noexcept override { state_->forward_recv_wakeup(); }
@@ -175,6 +177,8 @@ class SendOp final : public SelectCase {
     }
     return false;
   }
+  /// A hint that try_fire() may complete (or throw ChannelClosed) now.
+  bool may_fire() const noexcept { return state_->send_may_proceed(); }
   bool enroll(WaitEntry& e) noexcept override { return state_->enroll_send(e, value_); }
   void unenroll(WaitEntry& e) noexcept override { state_->unenroll_send(e); }
   void forward_wakeup() noexcept override { state_->forward_send_wakeup(); }

@@ -65,6 +65,24 @@ class ChanState {
     return ring_ ? ring_->closed() : closed_.load(std::memory_order_acquire);
   }
 
+  /// A hint that a send would not find the channel full (buffered) or without a parked
+  /// receiver (unbuffered) and open: it may complete, or throw because of a close.
+  bool send_may_proceed() const noexcept {
+    // seq_cst loads inside: the ring's readiness loads.
+    if (ring_) return ring_->push_ready();
+    // acquire: as in try_send.
+    return receivers_waiting_.load(std::memory_order_acquire) ||
+           closed_.load(std::memory_order_acquire);
+  }
+  /// A hint that a receive would find a value, a parked sender, or the channel closed.
+  bool recv_may_proceed() const noexcept {
+    // seq_cst loads inside: the ring's readiness loads.
+    if (ring_) return ring_->pop_ready();
+    // acquire: as in try_recv.
+    return senders_waiting_.load(std::memory_order_acquire) ||
+           closed_.load(std::memory_order_acquire);
+  }
+
   /// Non-blocking send: moves from `value` only when it returns ok.
   ChanStatus try_send(T& value) noexcept {
     if (ring_) return try_send_buffered(value);
