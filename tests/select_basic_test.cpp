@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -15,6 +16,16 @@ using namespace std::chrono_literals;
 namespace {
 
 spindle::Options two_workers() { return spindle::Options{.workers = 2}; }
+
+// Each of three counts out of `rounds` is within `slack` of a third.
+void expect_near_third(std::initializer_list<int> counts, int rounds, int slack) {
+  int k = 0;
+  for (int c : counts) {
+    EXPECT_GT(c, rounds / 3 - slack) << "case #" << k;
+    EXPECT_LT(c, rounds / 3 + slack) << "case #" << k;
+    ++k;
+  }
+}
 
 TEST(SelectBasic, ReadyReceiveFiresWithItsIndexAndValue) {
   spindle::Chan<int> a(1);
@@ -133,10 +144,7 @@ TEST(SelectBasic, ChoiceAmongReadyCasesIsUniform) {
                              spindle::on_recv(c))];
   }
   EXPECT_EQ(counts[1], 0);
-  for (int k : {0, 2, 3}) {
-    EXPECT_GT(counts[k], kRounds / 3 - kRounds / 20) << "case " << k;
-    EXPECT_LT(counts[k], kRounds / 3 + kRounds / 20) << "case " << k;
-  }
+  expect_near_third({counts[0], counts[2], counts[3]}, kRounds, kRounds / 20);
 }
 
 // Ready cases of different kinds (a parked sender on each of two unbuffered channels, room
@@ -172,10 +180,7 @@ TEST(SelectBasic, ChoiceAmongReadyCasesOfMixedKindsIsUniform) {
     b.close();
     fa.join();
     fb.join();
-    for (int k : {0, 1, 2}) {
-      EXPECT_GT(counts[k], kRounds / 3 - kRounds / 15) << "case " << k;
-      EXPECT_LT(counts[k], kRounds / 3 + kRounds / 15) << "case " << k;
-    }
+    expect_near_third({counts[0], counts[1], counts[2]}, kRounds, kRounds / 15);
   });
 }
 
