@@ -264,9 +264,11 @@ std::size_t select(Cases&&... cases) {
       // set, and the rest are tried the same way.
       std::uint64_t ready = detail::ready_cases(ops, seq);
       while (ready != 0) {
-        const auto count = static_cast<std::size_t>(std::popcount(ready));
         std::uint64_t pick = ready;
-        if (count > 1) {
+        // Two or more: draw. Tested first because without POPCNT in the target,
+        // std::popcount is a call.
+        if ((ready & (ready - 1)) != 0) {
+          const auto count = static_cast<std::size_t>(std::popcount(ready));
           for (std::size_t skip = detail::select_random_below(count); skip > 0; --skip)
             pick &= pick - 1;  // drops the lowest set bit
         }
