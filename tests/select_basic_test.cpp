@@ -1,12 +1,14 @@
 // Deterministic tests of select's rules, the dynamic select_recv, after() and Ticker.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <initializer_list>
 #include <memory>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "spindle/spindle.hpp"
@@ -205,6 +207,29 @@ TEST(SelectBasic, ACaseThatOnlyLooksReadyGivesWayToOneThatIs) {
       t.join();
       EXPECT_EQ(b.try_recv(), std::nullopt);
     }
+  });
+}
+
+// A select over more cases than the ready-set poll handles (64) goes to the engine's poll.
+template <std::size_t... I>
+std::size_t select_over(std::array<spindle::Chan<int>, sizeof...(I)>& chans,
+                        std::index_sequence<I...>) {
+  return spindle::select(spindle::on_recv(chans[I])...);
+}
+
+TEST(SelectBasic, SelectOverMoreThan64Cases) {
+  std::array<spindle::Chan<int>, 70> chans;
+  for (auto& c : chans) c = spindle::Chan<int>(1);
+  for (std::size_t ready : {0u, 40u, 69u}) {
+    chans[ready].send(1);
+    EXPECT_EQ(select_over(chans, std::make_index_sequence<70>{}), ready);
+  }
+  // And waiting: a task sends on one of them later.
+  spindle::Runtime rt{spindle::Options{.workers = 1}};
+  rt.block_on([&chans] {
+    auto sender = spindle::spawn([c = chans[65]] { c.send(2); });
+    EXPECT_EQ(select_over(chans, std::make_index_sequence<70>{}), 65u);
+    sender.join();
   });
 }
 

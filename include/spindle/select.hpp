@@ -98,7 +98,7 @@ struct CaseOp<RecvCase<T, F>> {
   SelectCase* engine() noexcept { return live ? &op : nullptr; }
   bool try_fire() { return op.try_fire(); }  // RecvOp is final: a direct call
   bool may_fire() const noexcept { return live && op.may_fire(); }
-  const void* channel() const noexcept { return live ? op.channel() : nullptr; }
+  const void* channel() const noexcept { return op.channel(); }  // nullptr when nil
   void run(RecvCase<T, F>& c) {
     if constexpr (!std::is_same_v<F, NoHandler>) c.handler(std::move(op.value));
   }
@@ -114,7 +114,7 @@ struct CaseOp<SendCase<T, F>> {
   SelectCase* engine() noexcept { return live ? &op : nullptr; }
   bool try_fire() { return op.try_fire(); }  // SendOp is final: a direct call
   bool may_fire() const noexcept { return live && op.may_fire(); }
-  const void* channel() const noexcept { return live ? op.channel() : nullptr; }
+  const void* channel() const noexcept { return op.channel(); }  // nullptr when nil
   void run(SendCase<T, F>& c) {
     if constexpr (!std::is_same_v<F, NoHandler>) c.handler();
   }
@@ -250,18 +250,20 @@ std::size_t select(Cases&&... cases) {
     std::array<detail::SelectCase*, n> engine_cases = std::apply(
         [](auto&... op) { return std::array<detail::SelectCase*, n>{op.engine()...}; }, ops);
     constexpr std::size_t dflt = detail::default_index<std::remove_cvref_t<Cases>...>();
-    // The first poll runs here, where every case's type is known: one direct call per case
-    // instead of the engine's virtual ones, and no wait entries unless it comes to waiting.
     constexpr auto seq = std::make_index_sequence<n>{};
     std::size_t fired = detail::kNoDefault;
-    // Zeroed only because g++ cannot see that every slot read was written first.
-    std::array<std::size_t, n> order{};
-    if constexpr (n <= 64) {
-      // Look at every case first, then pick uniformly among those that look ready: when
-      // one does (or none), no random draw, and the branches follow the channels' state
-      // rather than a random order (mispredicted, they cost a select over two unbuffered
-      // channels 4 of its 54 ns). A pick whose try fails (a partner was faster) leaves the
-      // set, and the rest are tried the same way.
+    if constexpr (n > 64) {
+      // Too many cases for the bit set below: the engine polls them in a random order.
+      std::array<detail::WaitEntry, n> entries;
+      fired = detail::run_select(engine_cases.data(), entries.data(), n, dflt);
+    } else {
+      // The first poll runs here, where every case's type is known: one direct call per
+      // case instead of the engine's virtual ones, and no wait entries unless it comes to
+      // waiting. It looks at every case first, then picks uniformly among those that look
+      // ready: when one does (or none), no random draw, and the branches follow the
+      // channels' state rather than a random order (mispredicted, they cost a select over
+      // two unbuffered channels 4 of its 54 ns). A pick whose try fails (a partner was
+      // faster) leaves the set, and the rest are tried the same way.
       std::uint64_t ready = detail::ready_cases(ops, seq);
       while (ready != 0) {
         std::uint64_t pick = ready;
@@ -279,30 +281,25 @@ std::size_t select(Cases&&... cases) {
         }
         ready &= ~(std::uint64_t{1} << i);
       }
-    } else {
-      const std::size_t live = detail::shuffle_live_cases(engine_cases.data(), n, order.data());
-      for (std::size_t k = 0; k < live && fired == detail::kNoDefault; ++k) {
-        if (detail::try_fire_case(order[k], ops, seq)) fired = order[k];
-      }
-    }
-    if (fired == detail::kNoDefault) {
-      if constexpr (dflt != detail::kNoDefault) {
-        fired = dflt;
-      } else {
-        // The enrolment order only matters between cases on one channel (a partner
-        // completes the first entry it finds there); across channels, index order keeps
-        // the enrolment's branches predictable, and a case found ready while enrolling makes
-        // the select start over with a random poll anyway.
-        const bool index_order = n <= 8 && detail::distinct_channels(ops, seq);
-        if (n <= 64 && !index_order) {
-          detail::shuffle_live_cases(engine_cases.data(), n, order.data());
+      if (fired == detail::kNoDefault) {
+        if constexpr (dflt != detail::kNoDefault) {
+          fired = dflt;
+        } else {
+          // The enrolment order only matters between cases on one channel (a partner
+          // completes the first entry it finds there); across channels, index order keeps
+          // the enrolment's branches predictable, and a case found ready while enrolling
+          // makes the select start over with a random poll anyway.
+          const bool index_order = n <= 8 && detail::distinct_channels(ops, seq);
+          // Zeroed only because g++ cannot see that every slot read was written first.
+          std::array<std::size_t, n> order{};
+          if (!index_order) detail::shuffle_live_cases(engine_cases.data(), n, order.data());
+          std::array<detail::WaitEntry, n> entries;
+          fired = detail::run_select(engine_cases.data(), entries.data(), n, detail::kNoDefault,
+                                     /*poll_first=*/false, index_order ? nullptr : order.data());
         }
-        std::array<detail::WaitEntry, n> entries;
-        fired = detail::run_select(engine_cases.data(), entries.data(), n, detail::kNoDefault,
-                                   /*poll_first=*/false, index_order ? nullptr : order.data());
       }
     }
-    detail::run_handler(fired, ops, refs, std::make_index_sequence<n>{});
+    detail::run_handler(fired, ops, refs, seq);
     return fired;
   }
 }
