@@ -69,41 +69,26 @@ class ChanState {
   /// receiver (unbuffered) and open: it may complete, or throw because of a close.
   bool send_may_proceed() const noexcept {
     // seq_cst loads inside: the ring's readiness loads.
-    if (ring_) return ring_->push_ready();
-    // acquire: as in try_send.
-    return receivers_waiting_.load(std::memory_order_acquire) ||
-           closed_.load(std::memory_order_acquire);
+    return ring_ ? ring_->push_ready() : receiver_or_close_hint();
   }
   /// A hint that a receive would find a value, a parked sender, or the channel closed.
   bool recv_may_proceed() const noexcept {
     // seq_cst loads inside: the ring's readiness loads.
-    if (ring_) return ring_->pop_ready();
-    // acquire: as in try_recv.
-    return senders_waiting_.load(std::memory_order_acquire) ||
-           closed_.load(std::memory_order_acquire);
+    return ring_ ? ring_->pop_ready() : sender_or_close_hint();
   }
 
   /// Non-blocking send: moves from `value` only when it returns ok.
   ChanStatus try_send(T& value) noexcept {
     if (ring_) return try_send_buffered(value);
-    // acquire: as in try_recv.
-    if (!receivers_waiting_.load(std::memory_order_acquire) &&
-        !closed_.load(std::memory_order_acquire)) {
-      return ChanStatus::not_ready;
-    }
+    // The hint test inline: a select polls every case, and most find nobody (a call each).
+    if (!receiver_or_close_hint()) return ChanStatus::not_ready;
     return try_send_unbuffered(value);
   }
 
   /// Non-blocking receive: fills `out` only when it returns ok.
   ChanStatus try_recv(std::optional<T>& out) noexcept {
     if (ring_) return try_recv_buffered(out);
-    // The hint test inline: a select polls every case, and most find nobody (a call each).
-    // acquire: pairs with the flag/closed stores under the lock; a stale "nobody" is a
-    // send that has not arrived yet, which is a valid linearization of a failed try.
-    if (!senders_waiting_.load(std::memory_order_acquire) &&
-        !closed_.load(std::memory_order_acquire)) {
-      return ChanStatus::not_ready;
-    }
+    if (!sender_or_close_hint()) return ChanStatus::not_ready;  // inline, as in try_send
     return try_recv_unbuffered(out);
   }
 
@@ -225,6 +210,19 @@ class ChanState {
   }
 
  private:
+  // Unbuffered: a receiver may be parked, or the channel is closed. acquire: pairs with the
+  // flag / closed stores under the lock; a stale "nobody" is a receive that has not arrived
+  // yet, a valid linearization of a failed try.
+  bool receiver_or_close_hint() const noexcept {
+    return receivers_waiting_.load(std::memory_order_acquire) ||
+           closed_.load(std::memory_order_acquire);
+  }
+  // Unbuffered: a sender may be parked, or the channel is closed. acquire: as above.
+  bool sender_or_close_hint() const noexcept {
+    return senders_waiting_.load(std::memory_order_acquire) ||
+           closed_.load(std::memory_order_acquire);
+  }
+
   // After try_send's hint said a receiver may be parked, or the channel closed.
   [[gnu::noinline]] ChanStatus try_send_unbuffered(T& value) noexcept {
     WaitEntry* e;
