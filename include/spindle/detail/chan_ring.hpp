@@ -86,71 +86,34 @@ class ChanRing {
 
   /// Moves `value` into the ring if there is room; `value` is untouched otherwise.
   ChanStatus try_push(T& value) noexcept {
-    SpinBackoff backoff;
+    // One attempt inline; a full ring, a close, a slot still owned by a receiver or a CAS
+    // lost to another sender go out of line (push_slow), so the path that succeeds keeps
+    // no retry state in registers.
     // relaxed: a first guess; the CAS below validates it.
     std::uint64_t tail = tail_.load(std::memory_order_relaxed);
-    for (;;) {
-      if (tail & kClosedBit) return ChanStatus::closed;
+    if ((tail & kClosedBit) == 0) {
       const std::uint64_t pos = tail >> 1;
       Slot& s = slot(pos);
       // acquire: pairs with the receiver's release of 2(pos): the old value is gone.
-      const std::uint64_t stamp = s.stamp.load(std::memory_order_acquire);
-      if (stamp == 2 * pos) {
-        // seq_cst: claims position pos; part of the total order the wait protocol needs.
-        if (tail_.compare_exchange_weak(tail, next(pos) << 1, std::memory_order_seq_cst,
-                                        std::memory_order_relaxed)) {
-          ::new (static_cast<void*>(s.storage)) T(std::move(value));
-          // release: pairs with the receiver's acquire load of the stamp.
-          s.stamp.store(2 * pos + 1, std::memory_order_release);
-          return ChanStatus::ok;
-        }
-        continue;  // the failed CAS reloaded tail
+      if (s.stamp.load(std::memory_order_acquire) == 2 * pos && push_at(s, tail, value)) {
+        return ChanStatus::ok;
       }
-      if (stamp + 2 * lap_ == 2 * pos + 1) {
-        // The slot still holds the value sent one lap ago: full, or its receiver is mid-way.
-        // seq_cst: a readiness load of the wait protocol (see chan_state.hpp).
-        if (head_.load(std::memory_order_seq_cst) + lap_ == pos) return ChanStatus::not_ready;
-      }
-      backoff.pause();
-      // relaxed: retry with a fresh guess.
-      tail = tail_.load(std::memory_order_relaxed);
     }
+    return push_slow(value);
   }
 
   /// Moves the oldest value into `out` if there is one.
   ChanStatus try_pop(std::optional<T>& out) noexcept {
-    SpinBackoff backoff;
+    // One attempt inline, as in try_push(); an empty ring, a slot whose sender is mid-way and
+    // a CAS lost to another receiver go to pop_slow.
     // relaxed: a first guess; the CAS below validates it.
     std::uint64_t head = head_.load(std::memory_order_relaxed);
-    for (;;) {
-      Slot& s = slot(head);
-      // acquire: pairs with the sender's release of 2(head) + 1: the value is constructed.
-      const std::uint64_t stamp = s.stamp.load(std::memory_order_acquire);
-      if (stamp == 2 * head + 1) {
-        // seq_cst: claims position head; part of the wait protocol's total order.
-        if (head_.compare_exchange_weak(head, next(head), std::memory_order_seq_cst,
-                                        std::memory_order_relaxed)) {
-          T* v = s.value();
-          out.emplace(std::move(*v));
-          v->~T();
-          // release: pairs with the acquire load of the sender one lap later.
-          s.stamp.store(2 * (head + lap_), std::memory_order_release);
-          return ChanStatus::ok;
-        }
-        continue;  // the failed CAS reloaded head
-      }
-      if (stamp == 2 * head) {
-        // Empty at this position: nothing sent yet, or its sender is mid-way.
-        // seq_cst: a readiness load of the wait protocol; also acquires the close.
-        const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
-        if ((tail >> 1) == head) {
-          return (tail & kClosedBit) ? ChanStatus::closed : ChanStatus::not_ready;
-        }
-      }
-      backoff.pause();
-      // relaxed: retry with a fresh guess.
-      head = head_.load(std::memory_order_relaxed);
+    Slot& s = slot(head);
+    // acquire: pairs with the sender's release of 2(head) + 1: the value is constructed.
+    if (s.stamp.load(std::memory_order_acquire) == 2 * head + 1 && pop_at(s, head, out)) {
+      return ChanStatus::ok;
     }
+    return pop_slow(out);
   }
 
   /// Sets the closed bit. False if it was already set.
@@ -201,6 +164,93 @@ class ChanRing {
   };
 
   Slot& slot(std::uint64_t pos) noexcept { return slots_[pos & (lap_ - 1)]; }
+
+  // Claims the position `tail` encodes, whose slot `s` was found empty for it, and moves
+  // `value` in. False if another sender moved tail_ first; `tail` then holds its new value.
+  [[gnu::always_inline]] bool push_at(Slot& s, std::uint64_t& tail, T& value) noexcept {
+    const std::uint64_t pos = tail >> 1;
+    // seq_cst: claims position pos; part of the total order the wait protocol needs.
+    if (!tail_.compare_exchange_weak(tail, next(pos) << 1, std::memory_order_seq_cst,
+                                     std::memory_order_relaxed)) {
+      return false;
+    }
+    ::new (static_cast<void*>(s.storage)) T(std::move(value));
+    // release: pairs with the receiver's acquire load of the stamp.
+    s.stamp.store(2 * pos + 1, std::memory_order_release);
+    return true;
+  }
+
+  // Claims position `head`, whose slot `s` was found full for it, and moves the value out.
+  // False if another receiver moved head_ first; `head` then holds its new value.
+  [[gnu::always_inline]] bool pop_at(Slot& s, std::uint64_t& head, std::optional<T>& out) noexcept {
+    const std::uint64_t pos = head;
+    // seq_cst: claims position pos; part of the wait protocol's total order.
+    if (!head_.compare_exchange_weak(head, next(pos), std::memory_order_seq_cst,
+                                     std::memory_order_relaxed)) {
+      return false;
+    }
+    T* v = s.value();
+    out.emplace(std::move(*v));
+    v->~T();
+    // release: pairs with the acquire load of the sender one lap later.
+    s.stamp.store(2 * (pos + lap_), std::memory_order_release);
+    return true;
+  }
+
+  [[gnu::noinline, gnu::cold]] ChanStatus push_slow(T& value) noexcept {
+    SpinBackoff backoff;
+    // relaxed: a first guess; the CAS below validates it.
+    std::uint64_t tail = tail_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (tail & kClosedBit) return ChanStatus::closed;
+      const std::uint64_t pos = tail >> 1;
+      Slot& s = slot(pos);
+      // acquire: pairs with the receiver's release of 2(pos): the old value is gone.
+      const std::uint64_t stamp = s.stamp.load(std::memory_order_acquire);
+      if (stamp == 2 * pos) {
+        if (push_at(s, tail, value)) return ChanStatus::ok;
+        // Lost to another sender: its core owns the line now. Backing off lets it finish
+        // (and its neighbours follow) instead of pulling the line back at once.
+        backoff.pause();
+        continue;  // the failed CAS reloaded tail
+      }
+      if (stamp + 2 * lap_ == 2 * pos + 1) {
+        // The slot still holds the value sent one lap ago: full, or its receiver is mid-way.
+        // seq_cst: a readiness load of the wait protocol (see chan_state.hpp).
+        if (head_.load(std::memory_order_seq_cst) + lap_ == pos) return ChanStatus::not_ready;
+      }
+      backoff.pause();
+      // relaxed: retry with a fresh guess.
+      tail = tail_.load(std::memory_order_relaxed);
+    }
+  }
+
+  [[gnu::noinline, gnu::cold]] ChanStatus pop_slow(std::optional<T>& out) noexcept {
+    SpinBackoff backoff;
+    // relaxed: a first guess; the CAS below validates it.
+    std::uint64_t head = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      Slot& s = slot(head);
+      // acquire: pairs with the sender's release of 2(head) + 1: the value is constructed.
+      const std::uint64_t stamp = s.stamp.load(std::memory_order_acquire);
+      if (stamp == 2 * head + 1) {
+        if (pop_at(s, head, out)) return ChanStatus::ok;
+        backoff.pause();  // lost to another receiver: as in push_slow()
+        continue;         // the failed CAS reloaded head
+      }
+      if (stamp == 2 * head) {
+        // Empty at this position: nothing sent yet, or its sender is mid-way.
+        // seq_cst: a readiness load of the wait protocol; also acquires the close.
+        const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
+        if ((tail >> 1) == head) {
+          return (tail & kClosedBit) ? ChanStatus::closed : ChanStatus::not_ready;
+        }
+      }
+      backoff.pause();
+      // relaxed: retry with a fresh guess.
+      head = head_.load(std::memory_order_relaxed);
+    }
+  }
 
   // The position after `pos`: the next slot, or the first slot of the next lap.
   std::uint64_t next(std::uint64_t pos) const noexcept {
