@@ -6,6 +6,9 @@
 //   chan_mpmc_4x4_unbuf  four producers, four consumers, unbuffered
 //   chan_select2         one receiver selecting over two unbuffered channels, each fed by
 //                        its own sender
+//   chan_select_recv4    one receiver in select_recv (run-time sized select; Go:
+//                        reflect.Select) over four unbuffered channels, each fed by its own
+//                        sender
 //
 // Implementations: spindle on `workers` threads (".../workers:<w>"), Boost.Fiber
 // (buffered_channel / unbuffered_channel) on one; and, on OS threads,
@@ -47,7 +50,7 @@ std::int64_t g_rounds = 10000;
 constexpr std::size_t kCapacity = 1024;
 constexpr int kMpmcSide = 4;
 
-enum class Kind { pingpong, spsc, mpmc, mpmc_unbuffered, select2 };
+enum class Kind { pingpong, spsc, mpmc, mpmc_unbuffered, select2, select_recv4 };
 
 struct Workload {
   const char* name;
@@ -62,6 +65,7 @@ constexpr Workload kWorkloads[] = {
     {"chan_mpmc_4x4_1024", Kind::mpmc, true, true},
     {"chan_mpmc_4x4_unbuf", Kind::mpmc_unbuffered, false, true},
     {"chan_select2", Kind::select2, false, false},
+    {"chan_select_recv4", Kind::select_recv4, false, false},
 };
 
 /// Round trips per ping-pong round on OS threads: each costs two thread wake-ups (tens of
@@ -105,6 +109,23 @@ bool select2_spindle(std::int64_t msgs) {
   return sum == stream_sum(msgs);
 }
 
+/// Four senders, each on its own unbuffered channel; this task receives with select_recv.
+bool select_recv4_spindle(std::int64_t msgs) {
+  constexpr int kInputs = 4;
+  std::vector<spindle::Chan<std::int64_t>> chans(kInputs);
+  std::vector<spindle::Task<void>> feeders;
+  for (int k = 0; k < kInputs; ++k) {
+    feeders.push_back(spindle::spawn([ch = chans[k], k, msgs]() mutable {
+      for (std::int64_t v = k; v < msgs; v += kInputs) ch.send(v);
+    }));
+  }
+  const std::vector<spindle::RecvChan<std::int64_t>> ins(chans.begin(), chans.end());
+  std::int64_t sum = 0;
+  for (std::int64_t i = 0; i < msgs; ++i) sum += spindle::select_recv(ins).second.value_or(0);
+  for (auto& t : feeders) t.join();
+  return sum == stream_sum(msgs);
+}
+
 /// One round of `kind` on a green-thread library; select only for spindle.
 template <class Sys>
 bool run_green(Kind kind) {
@@ -119,6 +140,9 @@ bool run_green(Kind kind) {
       return spindle_perf::chan_stream<Sys>(kMpmcSide, kMpmcSide, 0, g_msgs);
     case Kind::select2:
       if constexpr (std::is_same_v<Sys, SpindleSys>) return select2_spindle(g_msgs);
+      break;
+    case Kind::select_recv4:
+      if constexpr (std::is_same_v<Sys, SpindleSys>) return select_recv4_spindle(g_msgs);
       break;
   }
   return false;

@@ -431,6 +431,27 @@ TEST(SelectBasic, SelectRecvOverAVector) {
   EXPECT_TRUE(defaulted);
 }
 
+// The run-time sized select picks uniformly too, among its inputs and its extra cases
+// alike; a nil input and an input with nothing in it never fire.
+TEST(SelectBasic, SelectRecvChoiceAmongReadyCasesIsUniform) {
+  spindle::Chan<int> a(1);
+  spindle::Chan<int> empty(1);
+  spindle::Chan<int> b(1);
+  spindle::Chan<int> extra(1);
+  const std::vector<spindle::RecvChan<int>> ins{a, spindle::RecvChan<int>(), empty, b};
+  int counts[5] = {0, 0, 0, 0, 0};
+  constexpr int kRounds = 6000;
+  for (int i = 0; i < kRounds; ++i) {
+    a.try_send(0);
+    b.try_send(0);
+    extra.try_send(0);
+    ++counts[spindle::select_recv(ins, spindle::on_recv(extra)).first];
+  }
+  EXPECT_EQ(counts[1], 0);
+  EXPECT_EQ(counts[2], 0);
+  expect_near_third({counts[0], counts[3], counts[4]}, kRounds, kRounds / 20);
+}
+
 TEST(SelectBasic, SelectRecvBlocksAndTakesExtraCases) {
   spindle::Runtime rt{two_workers()};
   rt.block_on([] {

@@ -15,6 +15,7 @@
 
 #include "spindle/chan.hpp"
 #include "spindle/detail/chan_select.hpp"
+#include "spindle/detail/scratch_array.hpp"
 
 namespace spindle {
 
@@ -154,6 +155,27 @@ std::uint64_t ready_cases(const Ops& ops, std::index_sequence<I...>) noexcept {
   return ((std::uint64_t{std::get<I>(ops).may_fire()} << I) | ...);
 }
 
+/// Tries the cases whose bits are set in `ready` (by `try_fire(i)`), each time picking one
+/// uniformly among those left, until one fires; returns its index, or kNoDefault if none
+/// did. One set bit, or none, costs no random draw.
+template <class TryFire>
+[[gnu::always_inline]] inline std::size_t fire_one_ready(std::uint64_t ready, TryFire&& try_fire) {
+  while (ready != 0) {
+    std::uint64_t pick = ready;
+    // Two or more: draw. Tested first because without POPCNT in the target, std::popcount
+    // is a call.
+    if ((ready & (ready - 1)) != 0) {
+      const auto count = static_cast<std::size_t>(std::popcount(ready));
+      for (std::size_t skip = select_random_below(count); skip > 0; --skip)
+        pick &= pick - 1;  // drops the lowest set bit
+    }
+    const auto i = static_cast<std::size_t>(std::countr_zero(pick));
+    if (try_fire(i)) return i;
+    ready &= ~(std::uint64_t{1} << i);
+  }
+  return kNoDefault;
+}
+
 /// True when no two live cases are on the same channel.
 template <class Ops, std::size_t... I>
 bool distinct_channels(const Ops& ops, std::index_sequence<I...>) noexcept {
@@ -264,23 +286,9 @@ std::size_t select(Cases&&... cases) {
       // channels' state rather than a random order (mispredicted, they cost a select over
       // two unbuffered channels 4 of its 54 ns). A pick whose try fails (a partner was
       // faster) leaves the set, and the rest are tried the same way.
-      std::uint64_t ready = detail::ready_cases(ops, seq);
-      while (ready != 0) {
-        std::uint64_t pick = ready;
-        // Two or more: draw. Tested first because without POPCNT in the target,
-        // std::popcount is a call.
-        if ((ready & (ready - 1)) != 0) {
-          const auto count = static_cast<std::size_t>(std::popcount(ready));
-          for (std::size_t skip = detail::select_random_below(count); skip > 0; --skip)
-            pick &= pick - 1;  // drops the lowest set bit
-        }
-        const auto i = static_cast<std::size_t>(std::countr_zero(pick));
-        if (detail::try_fire_case(i, ops, seq)) {
-          fired = i;
-          break;
-        }
-        ready &= ~(std::uint64_t{1} << i);
-      }
+      fired = detail::fire_one_ready(detail::ready_cases(ops, seq), [&](std::size_t i) {
+        return detail::try_fire_case(i, ops, seq);
+      });
       if (fired == detail::kNoDefault) {
         if constexpr (dflt != detail::kNoDefault) {
           fired = dflt;
@@ -332,14 +340,14 @@ std::pair<std::size_t, std::optional<T>> select_recv(const std::vector<RecvChan<
                 "spindle::select_recv: at most one on_default case");
   const std::size_t n = chans.size();
   constexpr std::size_t m = sizeof...(Extra);
-  std::vector<detail::RecvOp<T>> ops;
-  ops.reserve(n);
-  std::vector<detail::SelectCase*> engine_cases(n + m, nullptr);
+  detail::ScratchArray<detail::RecvOp<T>> ops(n);
+  detail::ScratchArray<detail::SelectCase*> engine_cases(n + m);
   for (std::size_t i = 0; i < n; ++i) {
     detail::ChanState<T>* state = detail::ChanAccess::state(chans[i]);
-    ops.emplace_back(state);
-    if (state != nullptr) engine_cases[i] = &ops.back();
+    detail::RecvOp<T>& op = ops.emplace_back(state);
+    engine_cases.emplace_back(state != nullptr ? &op : nullptr);
   }
+  for (std::size_t k = 0; k < m; ++k) engine_cases.emplace_back(nullptr);
   std::tuple<Extra&...> refs(extra...);
   std::tuple<detail::CaseOp<std::remove_cvref_t<Extra>>...> extra_ops(extra...);
   std::size_t default_index = detail::kNoDefault;
@@ -349,9 +357,41 @@ std::pair<std::size_t, std::optional<T>> select_recv(const std::vector<RecvChan<
     const std::size_t d = detail::default_index<std::remove_cvref_t<Extra>...>();
     if (d != detail::kNoDefault) default_index = n + d;
   }
-  std::vector<detail::WaitEntry> entries(n + m);
-  const std::size_t fired =
-      detail::run_select(engine_cases.data(), entries.data(), n + m, default_index);
+  std::size_t fired = detail::kNoDefault;
+  if (n + m > 64) {
+    // Too many cases for the bit set below: the engine polls them in a random order.
+    detail::ScratchArray<detail::WaitEntry> entries(n + m);
+    for (std::size_t k = 0; k < n + m; ++k) entries.emplace_back();
+    fired = detail::run_select(engine_cases.data(), entries.data(), n + m, default_index);
+  } else {
+    // As select() does: look at every case, pick uniformly among those that look ready,
+    // and build wait entries only if it comes to waiting.
+    constexpr auto extra_seq = std::make_index_sequence<m>{};
+    std::uint64_t ready = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (engine_cases[i] != nullptr) ready |= std::uint64_t{ops[i].may_fire()} << i;
+    }
+    if constexpr (m > 0) ready |= detail::ready_cases(extra_ops, extra_seq) << n;
+    fired = detail::fire_one_ready(ready, [&](std::size_t i) {
+      if (i < n) return ops[i].try_fire();
+      if constexpr (m > 0) return detail::try_fire_case(i - n, extra_ops, extra_seq);
+      return false;
+    });
+    if (fired == detail::kNoDefault) {
+      if (default_index != detail::kNoDefault) {
+        fired = default_index;
+      } else {
+        // Inputs may repeat a channel, so the enrolment order is random (see select()).
+        detail::ScratchArray<std::size_t> order(n + m);
+        for (std::size_t k = 0; k < n + m; ++k) order.emplace_back(0);
+        detail::shuffle_live_cases(engine_cases.data(), n + m, order.data());
+        detail::ScratchArray<detail::WaitEntry> entries(n + m);
+        for (std::size_t k = 0; k < n + m; ++k) entries.emplace_back();
+        fired = detail::run_select(engine_cases.data(), entries.data(), n + m, detail::kNoDefault,
+                                   /*poll_first=*/false, order.data());
+      }
+    }
+  }
   if (fired < n) return {fired, std::move(ops[fired].value)};
   if constexpr (m > 0) {
     detail::run_handler(fired - n, extra_ops, refs, std::make_index_sequence<m>{});

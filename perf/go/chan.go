@@ -8,6 +8,8 @@
 //	chan_mpmc_4x4_unbuf  four producers, four consumers, unbuffered
 //	chan_select2         one receiver selecting over two unbuffered channels, each fed by
 //	                     its own sender
+//	chan_select_recv4    one receiver in reflect.Select (spindle: select_recv) over four
+//	                     unbuffered channels, each fed by its own sender
 //
 // Prints one JSON line per workload and repetition (measure.go).
 //
@@ -18,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"reflect"
 	"sync"
 )
 
@@ -105,6 +108,26 @@ func select2(msgs int64) bool {
 	return sum == streamSum(msgs)
 }
 
+func selectRecv4(msgs int64) bool {
+	const inputs = 4
+	cases := make([]reflect.SelectCase, inputs)
+	for k := 0; k < inputs; k++ {
+		ch := make(chan int64)
+		cases[k] = reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ch)}
+		go func(ch chan<- int64, first int64) {
+			for v := first; v < msgs; v += inputs {
+				ch <- v
+			}
+		}(ch, int64(k))
+	}
+	var sum int64
+	for i := int64(0); i < msgs; i++ {
+		_, v, _ := reflect.Select(cases)
+		sum += v.Int()
+	}
+	return sum == streamSum(msgs)
+}
+
 func main() {
 	msgs := flag.Int64("msgs", 100000, "messages per stream or select round")
 	rounds := flag.Int64("pingpongs", 10000, "round trips per ping-pong round")
@@ -122,4 +145,6 @@ func main() {
 		func() { check(stream(4, 4, 0, *msgs), "chan_mpmc_4x4_unbuf") })
 	measure("chan_select2", n, *minTime, *reps,
 		func() { check(select2(*msgs), "chan_select2") })
+	measure("chan_select_recv4", n, *minTime, *reps,
+		func() { check(selectRecv4(*msgs), "chan_select_recv4") })
 }
