@@ -40,7 +40,7 @@ WORKLOAD_ORDER = ["switch", "spawn_join", "skynet", "yield", "rss_blocked", "idl
                   "net_rss"]
 # Targets of issues #3 (channels) and #4 (patterns): spindle's time / Go's, same workers.
 GO_RATIO_TARGETS = [("chan_pingpong", 0.3), ("chan_spsc", 0.5), ("chan_mpmc_4x4_1024", 0.35),
-                    ("chan_mpmc_4x4_unbuf", 0.5), ("chan_select", 0.25), ("pipeline", 0.5),
+                    ("chan_mpmc_4x4_unbuf", 0.5), ("chan_select2", 0.25), ("pipeline", 0.5),
                     ("ctx_cancel", 0.5), ("or_channel", 0.5)]
 # The workloads of the scaling chart: throughput at 1, 2, ... workers.
 SCALING_WORKLOADS = ("spawn_join", "skynet", "chan_mpmc")

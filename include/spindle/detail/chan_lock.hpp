@@ -24,6 +24,9 @@ inline void cpu_relax() noexcept {
 /// has claimed something but not yet published it (a ring slot, a hand-off's unpark).
 class SpinBackoff {
  public:
+  /// The first pause() spins 2^first_step times.
+  constexpr explicit SpinBackoff(int first_step = 0) noexcept : step_(first_step) {}
+
   void pause() noexcept {
     if (step_ < 10) {
       for (int i = 0; i < (1 << step_); ++i) cpu_relax();
@@ -34,7 +37,7 @@ class SpinBackoff {
   }
 
  private:
-  int step_ = 0;
+  int step_;
 };
 
 class ChanLock {
