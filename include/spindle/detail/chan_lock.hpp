@@ -57,12 +57,25 @@ class ChanLock {
   }
 
  private:
+  // Between two looks at the lock word a waiter pauses 1, 2, 4 ... up to kMaxPauses times:
+  // with many waiters polling it after every pause, the line bounced among them and the
+  // holder's unlock, and the next exchange, waited behind that traffic. The holder is done
+  // within ~100 ns unless it was preempted, so after kPausesBeforeYield pauses in all
+  // (~15-25 us) the waiter yields its thread instead. Measured on 16 cores (unbuffered
+  // MPMC 4x4, 4 to 16 workers): 435-640 ns a message polling every pause, 280-380 with this.
+  static constexpr int kMaxPauses = 64;
+  static constexpr int kPausesBeforeYield = 1024;
+
   [[gnu::noinline]] void lock_contended() noexcept {
+    int wait = 1;
+    int paused = 0;
     for (;;) {
-      for (int spins = 0; locked_.load(std::memory_order_relaxed); ++spins) {
-        // relaxed: only a hint to retry the exchange below, which does the synchronizing.
-        if (spins < 64) {
-          cpu_relax();
+      // relaxed: only a hint to retry the exchange below, which does the synchronizing.
+      while (locked_.load(std::memory_order_relaxed)) {
+        if (paused < kPausesBeforeYield) {
+          for (int i = 0; i < wait; ++i) cpu_relax();
+          paused += wait;
+          if (wait < kMaxPauses) wait *= 2;
         } else {
           std::this_thread::yield();
         }
