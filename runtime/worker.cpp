@@ -12,6 +12,7 @@
 #include "runtime/sim_core.hpp"
 #include "runtime/trace.hpp"
 #include "spindle/detail/chan_lock.hpp"
+#include "spindle/detail/chan_ring.hpp"
 #include "spindle/detail/task_core.hpp"
 
 namespace spindle::detail {
@@ -116,6 +117,9 @@ std::uint32_t Worker::next_random() noexcept {
 void Worker::loop() {
   AltSignalStack alt_stack;
   tl_worker = this;
+  // Buffered channels made on this thread start out biased to it (chan_ring.hpp, "Bias"):
+  // as the only worker, it runs every task of the runtime.
+  if (solo_ && process_fence_available()) t_chan_owner_tag = this;
   san_ = san::for_current_thread();
   trace::name_thread(sched.id(), index);
   for (;;) {
@@ -133,12 +137,16 @@ void Worker::loop() {
     free_fibers = f->next;
     sched.release_fiber(nullptr, f);
   }
+  t_chan_owner_tag = nullptr;
   tl_worker = nullptr;
 }
 
 void Worker::run_simulated(const std::function<bool()>& stop) {
   Worker* const outer = tl_worker;
   tl_worker = this;
+  // Buffered channels made on this thread start out biased to it (chan_ring.hpp, "Bias"):
+  // as the only worker, it runs every task of the runtime.
+  if (solo_ && process_fence_available()) t_chan_owner_tag = this;
   san_ = san::for_current_thread();
   struct Restore {
     Worker* w;

@@ -31,6 +31,18 @@
 //   * the head_/tail_ RMWs and the readiness loads are seq_cst: a channel's wait protocol
 //     (chan_state.hpp) relies on them being in one total order with its `*_waiting_` flags.
 //
+// Bias (one-worker runtimes): a ring made on the worker thread of a runtime with a single
+// worker starts out owned by that thread (bias_ = its tag, t_chan_owner_tag). While it is,
+// only the owner touches it and does so with plain loads and stores, no CAS: its tasks never
+// interleave inside an operation, so no slot is ever mid-way and "not empty for p" means
+// full. The first operation from any other thread revokes the bias for good
+// (ring_make_shared): it marks the ring revoking, fences every thread (process_fence), waits
+// for the owner to leave an operation it may be in (busy_), then marks it shared; from then
+// on everybody, the owner too, uses the CAS protocol above. The owner raises busy_ before it
+// looks at bias_ again, so the fence finds it either done, inside (busy_ seen), or not yet
+// in (it then sees the revocation): an asymmetric Dekker pairing, as in the runnext slot.
+// Without process_fence() (no membarrier) no ring is biased.
+//
 // Progress: try_push/try_pop never block on a lock; when a slot is owned by a sender or
 // receiver that has claimed its position but not yet published its stamp (a few
 // instructions), the other side spins for it, as in every Vyukov-style array queue.
@@ -49,6 +61,14 @@
 
 namespace spindle::detail {
 
+/// Non-null on the worker thread of a one-worker runtime (when process fences exist): the
+/// owner that rings made on this thread are biased to.
+extern constinit thread_local const void* t_chan_owner_tag;
+
+/// Revokes a ring's bias, or waits for the thread doing so (chan_ring.hpp, "Bias").
+void ring_make_shared(std::atomic<const void*>& bias,
+                      const std::atomic<std::uint32_t>& busy) noexcept;
+
 /// Outcome of a non-blocking channel operation.
 enum class ChanStatus {
   ok,         ///< done
@@ -64,7 +84,10 @@ class ChanRing {
 
   /// `capacity` in [1, kMaxCapacity]; ChanState's callers check it.
   explicit ChanRing(std::size_t capacity)
-      : cap_(capacity), lap_(std::bit_ceil(capacity)), slots_(std::make_unique<Slot[]>(capacity)) {
+      : cap_(capacity),
+        lap_(std::bit_ceil(capacity)),
+        slots_(std::make_unique<Slot[]>(capacity)),
+        bias_(t_chan_owner_tag) {
     for (std::size_t i = 0; i < cap_; ++i) {
       // relaxed: construction; the ring is published to other threads by the handle.
       slots_[i].stamp.store(2 * i, std::memory_order_relaxed);
@@ -86,6 +109,7 @@ class ChanRing {
 
   /// Moves `value` into the ring if there is room; `value` is untouched otherwise.
   ChanStatus try_push(T& value) noexcept {
+    if (biased()) return push_biased(value);
     // One attempt inline; a full ring, a close, a slot still owned by a receiver or a CAS
     // lost to another sender go out of line (push_slow), so the path that succeeds keeps
     // no retry state in registers.
@@ -104,6 +128,7 @@ class ChanRing {
 
   /// Moves the oldest value into `out` if there is one.
   ChanStatus try_pop(std::optional<T>& out) noexcept {
+    if (biased()) return pop_biased(out);
     // One attempt inline, as in try_push(); an empty ring, a slot whose sender is mid-way and
     // a CAS lost to another receiver go to pop_slow.
     // relaxed: a first guess; the CAS below validates it.
@@ -118,18 +143,27 @@ class ChanRing {
 
   /// Sets the closed bit. False if it was already set.
   bool close() noexcept {
+    if (biased() && enter_owned()) {
+      // relaxed: only this thread touches the ring; leave_owned() publishes the bit.
+      const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
+      tail_.store(tail | kClosedBit, std::memory_order_relaxed);  // relaxed: as above
+      leave_owned();
+      return (tail & kClosedBit) == 0;
+    }
     // seq_cst: orders the close before the wake-ups that follow it and against every tail
     // CAS (a send either lands before the close or sees the bit).
     return (tail_.fetch_or(kClosedBit, std::memory_order_seq_cst) & kClosedBit) == 0;
   }
 
   bool closed() const noexcept {
+    share_unless_owner();
     // acquire: pairs with close(); whoever sees the bit sees what preceded the close.
     return (tail_.load(std::memory_order_acquire) & kClosedBit) != 0;
   }
 
   /// Values buffered right now (a snapshot).
   std::size_t size() const noexcept {
+    share_unless_owner();
     // relaxed: a snapshot for size(); head first so that tail >= head.
     const std::uint64_t head = head_.load(std::memory_order_relaxed);
     const std::uint64_t tail = tail_.load(std::memory_order_relaxed) >> 1;
@@ -140,8 +174,16 @@ class ChanRing {
     return n > cap_ ? cap_ : static_cast<std::size_t>(n);
   }
 
+  /// Whether the ring is owned by one thread (or a revocation is under way): "Bias" above.
+  bool biased() const noexcept {
+    // acquire: pairs with the release that ends a revocation; the owner's plain writes are
+    // then visible to whoever sees the ring shared.
+    return bias_.load(std::memory_order_acquire) != nullptr;
+  }
+
   /// A receive would not find the ring empty and open (a value, a sender mid-way, or closed).
   bool pop_ready() const noexcept {
+    share_unless_owner();
     const std::uint64_t head = head_.load(std::memory_order_seq_cst);
     const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
     return (tail & kClosedBit) != 0 || (tail >> 1) != head;
@@ -149,6 +191,7 @@ class ChanRing {
 
   /// A send would not find the ring full and open (room, a receiver mid-way, or closed).
   bool push_ready() const noexcept {
+    share_unless_owner();
     const std::uint64_t tail = tail_.load(std::memory_order_seq_cst);
     const std::uint64_t head = head_.load(std::memory_order_seq_cst);
     return (tail & kClosedBit) != 0 || head + lap_ > (tail >> 1);
@@ -261,6 +304,90 @@ class ChanRing {
     }
   }
 
+  // The owner's half of the handshake: true when this thread owns the ring and may use
+  // plain accesses until leave_owned(). Any other thread revokes the bias here (or waits
+  // for the revocation under way) and gets false: it then uses the shared protocol.
+  bool enter_owned() const noexcept {
+    const void* tag = t_chan_owner_tag;
+    // relaxed: re-read below after busy_ is raised, which is the load that counts.
+    if (tag == nullptr || bias_.load(std::memory_order_relaxed) != tag) {
+      ring_make_shared(bias_, busy_);
+      return false;
+    }
+    // relaxed: kept before the load below on this thread by the signal fence, and made
+    // visible to a revoker whose mark the load misses by the revoker's process_fence().
+    busy_.store(1, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    // relaxed: a revocation's mark seen here sends this thread to the shared protocol,
+    // whose RMWs and acquire loads order it after the revoker.
+    if (bias_.load(std::memory_order_relaxed) == tag) [[likely]]
+      return true;
+    busy_.store(0, std::memory_order_release);  // release: pairs with the revoker's wait
+    ring_make_shared(bias_, busy_);
+    return false;
+  }
+  void leave_owned() const noexcept {
+    // release: pairs with the revoker's acquire wait on busy_; it then sees this access.
+    busy_.store(0, std::memory_order_release);
+  }
+  // The readers: the owner reads its own writes; anyone else makes the ring shared first,
+  // so that it never reads positions the owner wrote with plain stores unordered.
+  void share_unless_owner() const noexcept {
+    if (biased()) {
+      const void* tag = t_chan_owner_tag;
+      // relaxed: only compared with this thread's own tag.
+      if (tag == nullptr || bias_.load(std::memory_order_relaxed) != tag) {
+        ring_make_shared(bias_, busy_);
+      }
+    }
+  }
+
+  // Out of line, so that the shared fast path stays small enough to inline into its callers
+  // (one call per operation for the owner, against the CAS it saves).
+  [[gnu::noinline]] ChanStatus push_biased(T& value) noexcept {
+    if (!enter_owned()) return push_slow(value);  // shared from now on
+    const ChanStatus st = push_owned(value);
+    leave_owned();
+    return st;
+  }
+  [[gnu::noinline]] ChanStatus pop_biased(std::optional<T>& out) noexcept {
+    if (!enter_owned()) return pop_slow(out);  // shared from now on
+    const ChanStatus st = pop_owned(out);
+    leave_owned();
+    return st;
+  }
+
+  // The owner's send: no other thread touches the ring and no operation of the owner's is
+  // ever interrupted by another, so the slot of the tail position is either empty for it or
+  // still holds the value of one lap ago (full). Plain accesses throughout (relaxed).
+  ChanStatus push_owned(T& value) noexcept {
+    const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
+    if (tail & kClosedBit) return ChanStatus::closed;
+    const std::uint64_t pos = tail >> 1;
+    Slot& s = slot(pos);
+    if (s.stamp.load(std::memory_order_relaxed) != 2 * pos) return ChanStatus::not_ready;
+    ::new (static_cast<void*>(s.storage)) T(std::move(value));
+    s.stamp.store(2 * pos + 1, std::memory_order_relaxed);
+    tail_.store(next(pos) << 1, std::memory_order_relaxed);
+    return ChanStatus::ok;
+  }
+
+  // The owner's receive: as push_owned(); the head slot is either full for it or empty.
+  ChanStatus pop_owned(std::optional<T>& out) noexcept {
+    const std::uint64_t head = head_.load(std::memory_order_relaxed);
+    Slot& s = slot(head);
+    if (s.stamp.load(std::memory_order_relaxed) != 2 * head + 1) {
+      const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
+      return (tail & kClosedBit) ? ChanStatus::closed : ChanStatus::not_ready;
+    }
+    T* v = s.value();
+    out.emplace(std::move(*v));
+    v->~T();
+    s.stamp.store(2 * (head + lap_), std::memory_order_relaxed);
+    head_.store(next(head), std::memory_order_relaxed);
+    return ChanStatus::ok;
+  }
+
   // The position after `pos`: the next slot, or the first slot of the next lap.
   std::uint64_t next(std::uint64_t pos) const noexcept {
     return (pos & (lap_ - 1)) + 1 < cap_ ? pos + 1 : (pos & ~(lap_ - 1)) + lap_;
@@ -269,6 +396,10 @@ class ChanRing {
   const std::size_t cap_;
   const std::uint64_t lap_;
   std::unique_ptr<Slot[]> slots_;
+  // Read by every operation, written once (revocation): beside the read-only fields. busy_
+  // is written by the owner only, and only while the ring is biased.
+  mutable std::atomic<const void*> bias_;
+  mutable std::atomic<std::uint32_t> busy_{0};
   alignas(64) std::atomic<std::uint64_t> head_{0};
   alignas(64) std::atomic<std::uint64_t> tail_{0};
 };
