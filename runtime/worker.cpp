@@ -144,9 +144,6 @@ void Worker::loop() {
 void Worker::run_simulated(const std::function<bool()>& stop) {
   Worker* const outer = tl_worker;
   tl_worker = this;
-  // Buffered channels made on this thread start out biased to it (chan_ring.hpp, "Bias"):
-  // as the only worker, it runs every task of the runtime.
-  if (solo_ && process_fence_available()) t_chan_owner_tag = this;
   san_ = san::for_current_thread();
   struct Restore {
     Worker* w;

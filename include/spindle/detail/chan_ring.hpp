@@ -304,16 +304,20 @@ class ChanRing {
     }
   }
 
+  // True on the owner's thread. Anywhere else it makes the ring shared first (or waits for
+  // the thread doing so) and returns false: the caller then uses the shared protocol.
+  bool owner_here(const void* tag) const noexcept {
+    // relaxed: compared with this thread's own tag only; the revoker's mark never matches.
+    if (tag != nullptr && bias_.load(std::memory_order_relaxed) == tag) return true;
+    ring_make_shared(bias_, busy_);
+    return false;
+  }
+
   // The owner's half of the handshake: true when this thread owns the ring and may use
-  // plain accesses until leave_owned(). Any other thread revokes the bias here (or waits
-  // for the revocation under way) and gets false: it then uses the shared protocol.
+  // plain accesses until leave_owned(); false as owner_here().
   bool enter_owned() const noexcept {
     const void* tag = t_chan_owner_tag;
-    // relaxed: re-read below after busy_ is raised, which is the load that counts.
-    if (tag == nullptr || bias_.load(std::memory_order_relaxed) != tag) {
-      ring_make_shared(bias_, busy_);
-      return false;
-    }
+    if (!owner_here(tag)) return false;
     // relaxed: kept before the load below on this thread by the signal fence, and made
     // visible to a revoker whose mark the load misses by the revoker's process_fence().
     busy_.store(1, std::memory_order_relaxed);
@@ -333,13 +337,7 @@ class ChanRing {
   // The readers: the owner reads its own writes; anyone else makes the ring shared first,
   // so that it never reads positions the owner wrote with plain stores unordered.
   void share_unless_owner() const noexcept {
-    if (biased()) {
-      const void* tag = t_chan_owner_tag;
-      // relaxed: only compared with this thread's own tag.
-      if (tag == nullptr || bias_.load(std::memory_order_relaxed) != tag) {
-        ring_make_shared(bias_, busy_);
-      }
-    }
+    if (biased()) (void)owner_here(t_chan_owner_tag);
   }
 
   // Out of line, so that the shared fast path stays small enough to inline into its callers
