@@ -51,7 +51,7 @@ class alignas(64) Fiber {
   // Diagnostics, written by the fiber itself; relaxed readers (dumps) tolerate staleness.
   std::atomic<WaitKind> wait_kind{WaitKind::none};
   std::atomic<const void*> wait_object{nullptr};
-  std::atomic<std::uint64_t> parked_at{0};  // stamp_now() ticks at the last park
+  std::atomic<std::uint64_t> parked_at{0};  // coarse_stamp() at the last park
   // Bumped on every park: two equal readings around a kParked one mean one unbroken
   // park (runtime/partial_deadlock.cpp relies on it).
   std::atomic<std::uint32_t> park_seq{0};

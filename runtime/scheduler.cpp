@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "runtime/coarse_clock.hpp"
 #include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
 #include "runtime/process_fence.hpp"
@@ -84,6 +85,7 @@ Scheduler::Scheduler(const Options& options, SimCore* sim)
       fast_claims_(process_fence_available()),
       sim_(sim) {
   install_overflow_handler();
+  start_coarse_ticker();
   trace::start_from_env();
   install_sigquit_dump_if_enabled();
   {

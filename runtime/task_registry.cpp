@@ -365,8 +365,9 @@ TaskInfo TaskRegistry::describe(const TaskCore& core, const StampReading& now, T
       const WaitKind kind = f->wait_kind.load(std::memory_order_relaxed);
       const void* object = f->wait_object.load(std::memory_order_relaxed);  // relaxed: as above
       info.state = to_string(kind);
-      info.in_state = std::chrono::nanoseconds(
-          now.ns_since(f->parked_at.load(std::memory_order_relaxed)));  // relaxed: as above
+      // The park's coarse stamp may precede the spawn's exact one by up to a tick.
+      info.in_state = std::min(info.age, std::chrono::nanoseconds(now.ns_since(f->parked_at.load(
+                                             std::memory_order_relaxed))));  // relaxed: as above
       if (object != forever_object()) info.blocked_on = reinterpret_cast<std::uintptr_t>(object);
       if (scan != nullptr) {
         scan->parked = true;

@@ -4,10 +4,10 @@
 #include <cstdlib>
 #include <exception>
 
+#include "runtime/coarse_clock.hpp"
 #include "runtime/futex.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/sim_core.hpp"
-#include "runtime/stamp_clock.hpp"
 #include "runtime/tracking.hpp"
 #include "runtime/worker.hpp"
 #include "spindle/detail/chan_lock.hpp"
@@ -25,7 +25,9 @@ void describe_park(Fiber* f, WaitKind kind, const void* object) {
   // switch) with acquire sees these; of a running task it tolerates a torn picture.
   f->wait_kind.store(kind, std::memory_order_relaxed);
   f->wait_object.store(object, std::memory_order_relaxed);
-  f->parked_at.store(stamp_now(), std::memory_order_relaxed);  // relaxed: as above
+  // The clock as of at most about a millisecond ago, not stamp_now() (coarse_clock.hpp):
+  // a dump may overstate the wait by that much. relaxed: as above.
+  f->parked_at.store(coarse_stamp(), std::memory_order_relaxed);
   // relaxed: only this fiber writes it; ordered for readers like the stores above.
   f->park_seq.store(f->park_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }

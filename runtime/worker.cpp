@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <exception>
 
+#include "runtime/coarse_clock.hpp"
 #include "runtime/futex.hpp"
 #include "runtime/overflow_handler.hpp"
 #include "runtime/process_fence.hpp"
@@ -116,6 +117,7 @@ std::uint32_t Worker::next_random() noexcept {
 
 void Worker::loop() {
   AltSignalStack alt_stack;
+  CoarseClockHold awake;  // parks stamp coarse_stamp(): keep it fresh while this thread is up
   tl_worker = this;
   // Buffered channels made on this thread start out biased to it (chan_ring.hpp, "Bias"):
   // as the only worker, it runs every task of the runtime.
@@ -144,6 +146,7 @@ void Worker::loop() {
 void Worker::run_simulated(const std::function<bool()>& stop) {
   Worker* const outer = tl_worker;
   tl_worker = this;
+  CoarseClockHold awake;  // as in loop()
   san_ = san::for_current_thread();
   struct Restore {
     Worker* w;
@@ -577,6 +580,7 @@ void Worker::sleep(bool spun) {
     }
   }
   const TimePoint deadline{Clock::duration(next)};
+  CoarseClockHold::release();  // asleep: the coarse clock may stop (taken back below)
   for (;;) {
     // acquire: pairs with wake_one()'s release store.
     if (wake_flag.load(std::memory_order_acquire) != 0) break;
@@ -590,6 +594,7 @@ void Worker::sleep(bool spun) {
       futex_wait(wake_flag, 0, watching ? &deadline : nullptr);
     }
   }
+  CoarseClockHold::acquire();
   if (watching) {
     std::int64_t mine = next;
     watch.compare_exchange_strong(mine, TimerHeap::kNever, std::memory_order_seq_cst);

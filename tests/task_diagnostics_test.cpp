@@ -127,6 +127,32 @@ TEST(TaskDiagnostics, BlockedOnIdentifiesTheObjectAndTimeInState) {
   t4.join();
 }
 
+// The time in state of a park is read from a clock that ticks about every millisecond
+// (runtime/coarse_clock.hpp). It must count from the park, not from some earlier tick: not
+// from before a long stretch of computing without a switch, and not from before an idle
+// spell of the whole runtime.
+TEST(TaskDiagnostics, TimeInStateStartsAtThePark) {
+  spindle::Runtime rt{spindle::Options{
+      .workers = 1, .on_leak = spindle::LeakPolicy::ignore, .leak_check_wait = 20ms}};
+  spindle::Chan<int> ch;
+  // Idle for a while first (the clock's ticker may stop), then compute for 80 ms, then park.
+  std::this_thread::sleep_for(80ms);
+  auto t = rt.spawn([ch]() mutable {
+    const auto until = std::chrono::steady_clock::now() + 80ms;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    (void)ch.recv();
+  });
+  auto live = wait_for_tasks(rt, [](const auto& l) { return count_in_state(l, "chan recv") == 1; });
+  ASSERT_EQ(live.size(), 1u);
+  // Found within a millisecond or so of the park; 40 ms leaves room for a loaded machine
+  // and sanitizers, and is still half of either stretch before it.
+  EXPECT_LT(live[0].in_state, 40ms);
+  EXPECT_GE(live[0].age, 80ms);
+  ch.close();
+  t.join();
+}
+
 TEST(TaskDiagnostics, DumpListsEveryTaskWithStateSiteAndAge) {
   spindle::Runtime rt{quiet()};
   spindle::Chan<int> ch;

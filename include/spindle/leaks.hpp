@@ -25,7 +25,9 @@ struct TaskInfo {
   bool never_joined = false;        ///< Its Task handle was destroyed without join() or detach().
   bool detached = false;            ///< Its Task handle was detached.
   std::chrono::nanoseconds age{0};  ///< Time since it was spawned.
-  std::chrono::nanoseconds in_state{0};  ///< Time in its current state (blocked states).
+  /// Time in its current state (blocked states). Read from a clock that ticks about every
+  /// millisecond: never less than the true time, at most about a millisecond more.
+  std::chrono::nanoseconds in_state{0};
   std::string name;  ///< Set by spawn(TaskName{...}, fn) or set_task_name(); may be empty.
   std::uint64_t parent_id = 0;  ///< Id of the task that spawned it; 0 when a plain thread did.
   /// Identity (address) of what a blocked task waits on: the channel, mutex, wait group or

@@ -1,0 +1,93 @@
+#include "runtime/coarse_clock.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include "runtime/futex.hpp"
+#include "runtime/stamp_clock.hpp"
+
+namespace spindle::detail {
+
+std::atomic<std::uint64_t> g_coarse_stamp{0};
+
+namespace {
+
+constexpr auto kTick = std::chrono::milliseconds(1);
+// Ticks the ticker goes on after the last hold was released before it sleeps: a runtime
+// woken by sporadic work (a request every few ms) then costs a futex wake-up only after a
+// quiet spell, not per wake.
+constexpr int kLingerTicks = 20;
+
+// Raises the stamp to now. Holders refresh it too, so keep it monotonic: a ticker reading
+// taken just before a holder's must not overwrite it afterwards.
+void refresh() noexcept {
+  const std::uint64_t now = stamp_now();
+  // relaxed: the stamp publishes nothing (see coarse_stamp()).
+  std::uint64_t cur = g_coarse_stamp.load(std::memory_order_relaxed);
+  while (cur < now && !g_coarse_stamp.compare_exchange_weak(cur, now, std::memory_order_relaxed)) {
+  }
+}
+
+class Ticker {
+ public:
+  Ticker() {
+    std::thread([this] { loop(); }).detach();
+  }
+
+  void acquire() noexcept {
+    // seq_cst, with the load of asleep_ after it: pairs with loop()'s store of asleep_ and
+    // its load of holders_ (a Dekker pair): either the ticker sees this hold, or this sees
+    // the ticker asleep and wakes it.
+    if (holders_.fetch_add(1, std::memory_order_seq_cst) != 0) return;
+    // The ticker may have slept for long, and this thread is about to run tasks that park.
+    refresh();
+    if (asleep_.load(std::memory_order_seq_cst)) futex_wake(holders_, 1);
+  }
+  void release() noexcept {
+    // relaxed: the ticker only uses the count to decide whether to go on ticking.
+    holders_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  bool asleep() const noexcept { return asleep_.load(std::memory_order_seq_cst); }
+
+ private:
+  [[noreturn]] void loop() {
+    int quiet = 0;
+    for (;;) {
+      refresh();
+      // relaxed: a stale count only shifts when the ticker sleeps by a tick.
+      if (holders_.load(std::memory_order_relaxed) != 0) {
+        quiet = 0;
+      } else if (++quiet > kLingerTicks) {
+        // seq_cst: the Dekker pair with acquire() (see there).
+        asleep_.store(true, std::memory_order_seq_cst);
+        while (holders_.load(std::memory_order_seq_cst) == 0) futex_wait(holders_, 0);
+        asleep_.store(false, std::memory_order_seq_cst);
+        quiet = 0;
+        continue;
+      }
+      std::this_thread::sleep_for(kTick);
+    }
+  }
+
+  std::atomic<std::uint32_t> holders_{0};  // futex word
+  std::atomic<bool> asleep_{false};
+};
+
+// The first call starts the thread (and throws if it cannot): start_coarse_ticker(), from
+// every Scheduler's constructor, before any worker holds.
+Ticker& ticker() {
+  // Never destroyed: workers of static runtimes may still release their holds at exit.
+  static Ticker* t = new Ticker;
+  return *t;
+}
+
+}  // namespace
+
+void start_coarse_ticker() { (void)ticker(); }
+
+void CoarseClockHold::acquire() noexcept { ticker().acquire(); }
+void CoarseClockHold::release() noexcept { ticker().release(); }
+
+bool coarse_ticker_asleep() noexcept { return ticker().asleep(); }
+
+}  // namespace spindle::detail
