@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -610,6 +611,49 @@ TEST(SelectBasic, EnrollingWithoutAPollStillFindsReadyCases) {
     EXPECT_EQ(run_select(cases, entries, 2, kNoDefault, /*poll_first=*/false), 1u);
     EXPECT_EQ(room.recv(), 9);
   });
+}
+
+// A select completed through one channel stays linked on its others until it runs again.
+// A plain send on such a channel must pass over that dead entry to the receiver queued
+// behind it, not take it for a live receiver, nor give up as if nobody were there.
+TEST(SelectBasic, PlainSendPassesOverADeadSelectEntryToTheReceiverBehindIt) {
+  spindle::Runtime rt{spindle::Options{.workers = 1}};
+  spindle::Chan<int> a, b;
+  auto wait_until_parked = [&rt](const std::string& state, std::size_t n) {
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    for (;;) {
+      std::size_t k = 0;
+      for (const auto& t : rt.tasks()) k += t.state == state ? 1 : 0;
+      if (k == n || std::chrono::steady_clock::now() > until) return k == n;
+      std::this_thread::sleep_for(1ms);
+    }
+  };
+  std::optional<int> selected;
+  auto s = rt.spawn([&] {
+    spindle::select(spindle::on_recv(a, [&](std::optional<int> v) { selected = v; }),
+                    spindle::on_recv(b, [&](std::optional<int> v) { selected = v; }));
+  });
+  ASSERT_TRUE(wait_until_parked("select", 1));  // its entry heads a's receivers
+  auto r = rt.spawn([a]() mutable { return a.recv(); });
+  ASSERT_TRUE(wait_until_parked("chan recv", 1));  // behind it
+  std::atomic<bool> sent{false};
+  // One worker: between its two sends nothing else runs, so the select, completed by the
+  // first, is still linked on `a` when the second arrives.
+  auto d = rt.spawn([a, b, &sent]() mutable {
+    b.send(1);
+    a.send(2);
+    sent.store(true);
+  });
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (!sent.load() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(sent.load()) << "the send on a did not reach the receiver behind the dead entry";
+  if (!sent.load()) {
+    a.close();  // let everything finish so the runtime can be torn down
+  }
+  d.join();
+  s.join();
+  EXPECT_EQ(selected, 1);
+  EXPECT_EQ(r.join(), std::optional<int>(2));
 }
 
 }  // namespace

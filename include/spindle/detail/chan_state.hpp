@@ -121,7 +121,7 @@ class ChanState {
       lock_.unlock();
       return ChanStatus::closed;
     }
-    WaitEntry* r = receivers_.empty() ? nullptr : receivers_.claim_first();
+    WaitEntry* r = receivers_.claim_front();
     if (r == nullptr) return ChanStatus::not_ready;
     sync_hint(receivers_, receivers_waiting_);
     lock_.unlock();
@@ -139,7 +139,7 @@ class ChanState {
   /// caller then links itself with enroll_receiver_locked().
   ChanStatus recv_or_hold(std::optional<T>& out) noexcept {
     lock_.lock();
-    WaitEntry* s = senders_.empty() ? nullptr : senders_.claim_first();
+    WaitEntry* s = senders_.claim_front();
     if (s == nullptr) {
       if (closed_.load(std::memory_order_relaxed)) {  // relaxed: under lock_
         sync_hint(senders_, senders_waiting_);

@@ -195,6 +195,24 @@ class ChanWaitQueue {
     return nullptr;
   }
 
+  /// claim_first() with no `self`, its common case inline: the first entry is waiting and
+  /// claims (a call less per hand-off, and no list walk).
+  [[gnu::always_inline]] WaitEntry* claim_front() noexcept {
+    WaitEntry* e = head_;
+    if (e == nullptr) return nullptr;
+    if (!e->ctx->try_claim(e->case_index)) [[unlikely]]
+      return claim_first();  // dead entries first: the walk unlinks them
+    head_ = e->next;
+    if (head_ != nullptr) {
+      head_->prev = nullptr;
+    } else {
+      tail_ = nullptr;
+    }
+    e->next = nullptr;
+    e->linked = false;
+    return e;
+  }
+
   /// True if some entry of another context is still waiting (a readiness hint for enrol).
   bool has_waiting_peer(const SelectCtx* self) const noexcept {
     for (WaitEntry* e = head_; e != nullptr; e = e->next) {
