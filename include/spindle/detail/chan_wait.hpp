@@ -202,14 +202,7 @@ class ChanWaitQueue {
     if (e == nullptr) return nullptr;
     if (!e->ctx->try_claim(e->case_index)) [[unlikely]]
       return claim_first();  // dead entries first: the walk unlinks them
-    head_ = e->next;
-    if (head_ != nullptr) {
-      head_->prev = nullptr;
-    } else {
-      tail_ = nullptr;
-    }
-    e->next = nullptr;
-    e->linked = false;
+    remove(*e);
     return e;
   }
 
