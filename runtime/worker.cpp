@@ -531,7 +531,10 @@ void Worker::idle() {
     spinning.fetch_sub(1, std::memory_order_seq_cst);
     // Re-check after no longer counting as a spinner: a producer that saw us spinning did
     // not wake anyone, so its work must be found here. A task left in a busy worker's
-    // runnext for now counts as work too: go round again rather than sleep past it.
+    // runnext for now counts as work too: go round again rather than sleep past it. A
+    // spinner that slept instead was woken again at once by the pair's next hand-off (the
+    // producer saw no spinner): ping-pong on two workers took 69 ns a round trip that way
+    // against 61-62.5, select over two 52 against 45.5-46 (session 16).
     std::atomic_thread_fence(std::memory_order_seq_cst);
     for (bool fenced = runnext.mode() != RunnextSlot::Mode::plain;; fenced = true) {
       work_waiting_ = false;
