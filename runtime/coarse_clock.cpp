@@ -9,6 +9,7 @@
 namespace spindle::detail {
 
 std::atomic<std::uint64_t> g_coarse_stamp{0};
+std::atomic<std::int64_t> g_coarse_ns{0};
 
 namespace {
 
@@ -25,6 +26,15 @@ void refresh() noexcept {
   // relaxed: the stamp publishes nothing (see coarse_stamp()).
   std::uint64_t cur = g_coarse_stamp.load(std::memory_order_relaxed);
   while (cur < now && !g_coarse_stamp.compare_exchange_weak(cur, now, std::memory_order_relaxed)) {
+  }
+  // The steady clock itself, not spindle::Clock: a simulation's worker holds the clock too,
+  // and its virtual time must not leak into the real runtimes' timer checks.
+  const std::int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch())
+                              .count();
+  // relaxed: as above.
+  std::int64_t seen = g_coarse_ns.load(std::memory_order_relaxed);
+  while (seen < ns && !g_coarse_ns.compare_exchange_weak(seen, ns, std::memory_order_relaxed)) {
   }
 }
 
@@ -84,6 +94,8 @@ Ticker& ticker() {
 }  // namespace
 
 void start_coarse_ticker() { (void)ticker(); }
+
+void coarse_clock_refresh() noexcept { refresh(); }
 
 void CoarseClockHold::acquire() noexcept { ticker().acquire(); }
 void CoarseClockHold::release() noexcept { ticker().release(); }

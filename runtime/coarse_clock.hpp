@@ -19,6 +19,9 @@ namespace spindle::detail {
 
 /// The last refreshed stamp_now() reading; 0 before any worker has run.
 extern std::atomic<std::uint64_t> g_coarse_stamp;
+/// The steady clock (spindle::Clock outside a simulation) in nanoseconds, refreshed with
+/// g_coarse_stamp.
+extern std::atomic<std::int64_t> g_coarse_ns;
 
 /// stamp_now() as of at most about a millisecond ago, on a thread whose worker is awake
 /// (CoarseClockHold).
@@ -26,6 +29,16 @@ extern std::atomic<std::uint64_t> g_coarse_stamp;
   // relaxed: a diagnostic time; nothing is published through it.
   return g_coarse_stamp.load(std::memory_order_relaxed);
 }
+
+/// spindle::Clock's real time in nanoseconds as of at most about a millisecond ago, on a
+/// thread whose worker is awake: what a switch compares the earliest timer with.
+[[gnu::always_inline]] inline std::int64_t coarse_now_ns() noexcept {
+  // relaxed: a time to compare with; nothing is published through it.
+  return g_coarse_ns.load(std::memory_order_relaxed);
+}
+
+/// Refreshes the coarse clock from the caller's thread (the monitor does, on each look).
+void coarse_clock_refresh() noexcept;
 
 /// Held by a worker thread while it is awake (running tasks or looking for them): the
 /// ticker keeps coarse_stamp() fresh while any hold exists.

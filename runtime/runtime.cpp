@@ -32,8 +32,25 @@ std::size_t parse_workers_env() {
   return value;
 }
 
+std::chrono::nanoseconds parse_stall_report_env() {
+  const char* env = std::getenv("SPINDLE_STALL_REPORT");
+  if (env == nullptr || *env == '\0') return {};
+  std::uint64_t ms = 0;
+  const char* end = env + std::strlen(env);
+  auto [ptr, ec] = std::from_chars(env, end, ms);
+  if (ec != std::errc{} || ptr != end || ms > 3'600'000) {
+    throw std::invalid_argument(std::string("spindle::Runtime: SPINDLE_STALL_REPORT='") + env +
+                                "' is not a number of milliseconds (0..3600000)");
+  }
+  return std::chrono::milliseconds(ms);
+}
+
 Options validate(Options o) {
   if (o.workers == 0) o.workers = parse_workers_env();
+  if (o.stall_report.count() < 0) {
+    throw std::invalid_argument("spindle::Runtime: Options::stall_report is negative");
+  }
+  if (o.stall_report.count() == 0) o.stall_report = parse_stall_report_env();
   if (o.workers > kMaxWorkers) {
     throw std::invalid_argument(
         "spindle::Runtime: Options::workers = " + std::to_string(o.workers) +

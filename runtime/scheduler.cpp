@@ -32,6 +32,11 @@ namespace spindle::detail {
 namespace {
 
 constexpr std::size_t kWorkerStackCache = 64;  // free stacks a worker keeps for itself
+// Spare workers the monitor may run beside the `workers`, to stand in for stuck ones: every
+// worker of a small runtime, and a bounded number for a large one.
+constexpr std::size_t kMaxSpares = 64;
+
+std::size_t spare_count(std::size_t workers) { return std::min(workers + 2, kMaxSpares); }
 constexpr auto kQuiescenceBound = std::chrono::seconds(1);
 // Teardown gives up only when unwinding stops making progress for this long, so a
 // million blocked tasks may take as long as they need.
@@ -81,7 +86,7 @@ Scheduler::Scheduler(const Options& options, SimCore* sim)
           wake_one();
         }
       }),
-      registry_(options.workers + 1, id_),
+      registry_(options.workers + (sim != nullptr ? 0 : spare_count(options.workers)) + 1, id_),
       fast_claims_(process_fence_available()),
       sim_(sim) {
   install_overflow_handler();
@@ -98,11 +103,74 @@ Scheduler::Scheduler(const Options& options, SimCore* sim)
     workers_.push_back(std::make_unique<Worker>(*this, i));
   }
   single_worker_ = workers_.size() == 1;
+  for (auto& w : workers_) all_.push_back(w.get());
   if (sim_ != nullptr) {
     workers_.front()->sim = sim_;
     return;
   }
+  const std::size_t spares = spare_count(options.workers);
+  for (std::size_t i = 0; i < spares; ++i) {
+    spares_.push_back(std::make_unique<Worker>(*this, options.workers + i, true));
+    all_.push_back(spares_.back().get());
+  }
   for (auto& w : workers_) w->start();
+  monitor_ = std::make_unique<Monitor>(*this);
+}
+
+void Scheduler::requeue(Fiber* f) {
+  san::publish(f);
+  injection_.enqueue(f);
+  notify_work(nullptr);
+}
+
+Scheduler::SpareStart Scheduler::start_spare(Worker& sp) noexcept {
+  // acquire: pairs with the spare's release as it went dormant or ended its thread (its
+  // queues are empty then).
+  std::uint32_t state = sp.spare_state.load(std::memory_order_acquire);
+  if (state == Worker::kSpareDormant) {
+    // acq_rel: as above, and the release hands the activation to the waiting thread.
+    if (!sp.spare_state.compare_exchange_strong(state, Worker::kSpareActive,
+                                                std::memory_order_acq_rel)) {
+      if (state != Worker::kSpareExited) return SpareStart::busy;  // it lingered out just now
+    } else {
+      active_spares_.fetch_add(1, std::memory_order_seq_cst);
+      futex_wake(sp.spare_state, 1);
+      return SpareStart::started;
+    }
+  }
+  if (state != Worker::kSpareExited) return SpareStart::busy;
+  sp.join();  // a thread that lingered out has ended, or is about to
+  // relaxed: no thread reads it until start() creates one (which publishes it).
+  sp.spare_state.store(Worker::kSpareActive, std::memory_order_relaxed);
+  active_spares_.fetch_add(1, std::memory_order_seq_cst);
+  try {
+    sp.start();
+  } catch (...) {
+    active_spares_.fetch_sub(1, std::memory_order_seq_cst);
+    sp.spare_state.store(Worker::kSpareExited, std::memory_order_relaxed);  // relaxed: no thread
+    return SpareStart::failed;
+  }
+  return SpareStart::started;
+}
+
+void Scheduler::wake_worker(Worker& w) {
+  {
+    std::lock_guard lock(idle_mu_);
+    if (!w.in_idle) return;  // awake: it sees the request on its next round
+    std::erase(idle_, &w);
+    w.in_idle = false;
+    nidle_.fetch_sub(1, std::memory_order_seq_cst);
+    spinning_.fetch_add(1, std::memory_order_seq_cst);  // as wake_one(): it wakes spinning
+    // release: pairs with the sleeper's acquire.
+    w.wake_flag.store(1, std::memory_order_release);
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // as in wake_one()
+  Poller* p = poller_if_any();
+  if (p != nullptr && p->owner() == &w) {
+    p->kick();
+  } else {
+    futex_wake(w.wake_flag, 1);
+  }
 }
 
 void Scheduler::push_idle(Worker* w) {
@@ -332,6 +400,7 @@ Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {
     f = acquire_fiber(w);
   } catch (...) {
     core->fail(std::current_exception());
+    note_task_failure(*core);
     if (registry_.finish(core, w->index)) core->release();
     task_finished(*w);
     return nullptr;
@@ -362,10 +431,10 @@ std::int64_t Scheduler::live_tasks() const noexcept {
   // alive: an overestimate, which callers treat as "not yet".
   std::int64_t finished = 0;
   // acquire: pairs with task_finished()'s release store.
-  for (const auto& w : workers_) finished += w->finished.load(std::memory_order_acquire);
+  for (const Worker* w : all_) finished += w->finished.load(std::memory_order_acquire);
   // relaxed: ordered after the acquire loads above, which is all the argument needs.
   std::int64_t spawned = outside_spawned_.load(std::memory_order_relaxed);
-  for (const auto& w : workers_) spawned += w->spawned.load(std::memory_order_relaxed);
+  for (const Worker* w : all_) spawned += w->spawned.load(std::memory_order_relaxed);
   return spawned - finished;
 }
 
@@ -392,7 +461,9 @@ std::string Scheduler::diagnostics() const {
       << to_string(guard_mode())
       // relaxed: statistics.
       << " live_tasks=" << live_tasks() << " stacks=" << fibers << " timers=" << timers_.size()
-      << " mprotect_guarded_stacks(process)=" << mprotect_guarded_stacks();
+      << " mprotect_guarded_stacks(process)=" << mprotect_guarded_stacks()
+      << " active_spares=" << active_spares();
+  if (monitor_ != nullptr) out << monitor_->diagnostics();
   return out.str();
 }
 
@@ -400,13 +471,13 @@ void Scheduler::wait_quiescent() {
   const auto until = std::chrono::steady_clock::now() + kQuiescenceBound;
   while (std::chrono::steady_clock::now() < until) {
     if (live_tasks() == 0) return;
-    bool all_idle = nidle_.load(std::memory_order_seq_cst) == workers_.size() &&
+    bool all_idle = nidle_.load(std::memory_order_seq_cst) >= expected_idle() &&
                     spinning_.load(std::memory_order_seq_cst) == 0 && injection_.size_approx() == 0;
     if (all_idle) {
       // Everybody sleeps; a due timer would have woken the watcher. Confirm once more
       // after a moment, so a wake-up in flight is not mistaken for quiescence.
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      if (nidle_.load(std::memory_order_seq_cst) == workers_.size() &&
+      if (nidle_.load(std::memory_order_seq_cst) >= expected_idle() &&
           injection_.size_approx() == 0) {
         return;
       }
@@ -426,7 +497,7 @@ void Scheduler::unwind_all() {
     // that claim visible too: the CASes below fail on such fibers instead of resuming them
     // a second time. Later checks see the store and take the CAS path.
     process_fence();
-    for (const auto& w : workers_) {
+    for (const Worker* w : all_) {
       // acquire: pairs with the release that drops the flag after the claim's store.
       while (w->claiming.load(std::memory_order_acquire) != 0) cpu_relax();
     }
@@ -487,7 +558,7 @@ LeakReport Scheduler::leaks(std::chrono::nanoseconds grace, const LeakOptions* f
 }
 
 bool Scheduler::quiet_now() const noexcept {
-  return live_tasks() > 0 && nidle_.load(std::memory_order_seq_cst) == workers_.size() &&
+  return live_tasks() > 0 && nidle_.load(std::memory_order_seq_cst) >= expected_idle() &&
          spinning_.load(std::memory_order_seq_cst) == 0 && injection_.size_approx() == 0 &&
          timers_.next_deadline_ns() == TimerHeap::kNever && outside_calls() == 0 &&
          (poller_if_any() == nullptr || poller_if_any()->waiters() == 0);
@@ -539,11 +610,19 @@ Scheduler::~Scheduler() {
     report_leaks_at_teardown();
     unwind_all();
   }
+  // No more spares from here: the monitor stops before the threads it may start.
+  monitor_.reset();
   // release: pairs with stopping()'s acquire in each worker loop.
   stop_.store(true, std::memory_order_release);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_all();
+  for (auto& sp : spares_) {
+    // release: a dormant spare wakes, sees stop and ends its thread.
+    sp->spare_state.store(Worker::kSpareStop, std::memory_order_release);
+    futex_wake(sp->spare_state, 1);
+  }
   for (auto& w : workers_) w->join();
+  for (auto& sp : spares_) sp->join();
   // The workers' record caches went to the shared pool as their threads ended.
   if (last_runtime) release_pooled_task_records();
   // acquire: pairs with make_runnable()'s release; an outside waker is done with us.

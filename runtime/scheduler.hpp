@@ -22,6 +22,12 @@
 // wake-up any sleeper has planned) sleeps only until the earliest timer; adding a timer
 // earlier than that wakes a sleeper, which re-plans.
 //
+// Liveness (runtime/monitor.hpp): a monitor thread fires timers and polls sockets that busy
+// workers leave waiting, moves the queued tasks of a worker stuck in one task to the
+// injection queue, and starts spare workers while fewer than `workers` threads are free.
+// Spares follow the same idle protocol as workers; the idle counts compare against
+// expected_idle() (workers plus active spares).
+//
 // I/O (runtime/poller.hpp): once a task has used a socket, one sleeper at a time waits in
 // epoll_wait instead of its futex, with the same timeout; wake_one() kicks its eventfd
 // instead of the futex. Tasks parked on sockets keep the deadlock detector quiet.
@@ -39,6 +45,7 @@
 #include <vector>
 
 #include "runtime/fiber.hpp"
+#include "runtime/monitor.hpp"
 #include "runtime/poller.hpp"
 #include "runtime/task_registry.hpp"
 #include "runtime/timer_heap.hpp"
@@ -184,6 +191,35 @@ class Scheduler {
 
   moodycamel::ConcurrentQueue<Fiber*>& injection() noexcept { return injection_; }
   std::vector<std::unique_ptr<Worker>>& workers() noexcept { return workers_; }
+  /// The workers, then the spares (each at its index).
+  const std::vector<Worker*>& all_workers() const noexcept { return all_; }
+  /// How many of all_workers() a thief looks at: the spares only while one is active.
+  std::size_t victim_count() const noexcept {
+    // relaxed: a hint; a spare that was just started is looked at on the next round.
+    return active_spares_.load(std::memory_order_relaxed) != 0 ? all_.size() : workers_.size();
+  }
+  /// Spares running tasks now (started by the monitor and not retired).
+  std::size_t active_spares() const noexcept {
+    return active_spares_.load(std::memory_order_seq_cst);
+  }
+  /// The idle count of a runtime whose every thread sleeps: workers plus active spares.
+  std::size_t expected_idle() const noexcept { return workers_.size() + active_spares(); }
+  /// Queues a fiber taken from another worker's queues (by the monitor, or a retiring spare)
+  /// on the injection queue and wakes a worker for it.
+  void requeue(Fiber* f);
+  /// The monitor's spare control. start_spare: activates a dormant spare (starting its
+  /// thread if it has none); busy: it is not dormant. wake_worker: wakes `w` if it sleeps in
+  /// the idle set (it then sees a retire request).
+  enum class SpareStart : std::uint8_t { started, busy, failed };
+  SpareStart start_spare(Worker& spare) noexcept;
+  void wake_worker(Worker& w);
+  /// A spare drops out of the active count as it goes dormant.
+  void spare_retired() noexcept { active_spares_.fetch_sub(1, std::memory_order_seq_cst); }
+  /// A worker woke from sleep: the monitor watches a busy runtime.
+  void monitor_wake() noexcept {
+    if (monitor_ != nullptr) monitor_->wake();
+  }
+  const Monitor* monitor() const noexcept { return monitor_.get(); }
 
   bool shutting_down() const noexcept {
     // acquire: pairs with the release in ~Scheduler; fibers see teardown's earlier writes.
@@ -219,6 +255,9 @@ class Scheduler {
   std::uint64_t id_;
   std::size_t stack_size_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<Worker>> spares_;
+  std::vector<Worker*> all_;  // workers_, then spares_
+  alignas(64) std::atomic<std::size_t> active_spares_{0};
   bool single_worker_ = false;  // workers_.size() == 1, read on every local wake-up
   moodycamel::ConcurrentQueue<Fiber*> injection_;
   std::mutex idle_mu_;
@@ -247,9 +286,12 @@ class Scheduler {
   const bool fast_claims_;
 
   SimCore* sim_ = nullptr;
+  // Last member but the friends: made after the workers, destroyed (stopped) before them.
+  std::unique_ptr<Monitor> monitor_;
 
   friend class Worker;
   friend class SimCore;
+  friend class Monitor;
 };
 
 /// Test hook: called by a thread outside the runtime that wakes a task, after the task is

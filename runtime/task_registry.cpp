@@ -335,6 +335,16 @@ void TaskRegistry::set_name(TaskCore* core, std::string_view name, std::size_t w
   leave_visit(s);
 }
 
+TaskInfo TaskRegistry::describe_live(const TaskCore& core) {
+  Shard& s = shards_[core.reg_shard];
+  const StampReading now = read_stamp_clock();
+  std::lock_guard lock(s.visitors);
+  visit(s);
+  TaskInfo info = describe(core, now);
+  leave_visit(s);
+  return info;
+}
+
 TaskInfo TaskRegistry::describe(const TaskCore& core, const StampReading& now, TaskScan* scan) {
   TaskInfo info;
   info.id = core.id;

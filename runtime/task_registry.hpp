@@ -108,6 +108,10 @@ class TaskRegistry {
   };
   Stats stats() const noexcept;
 
+  /// Describes `core`, a task that cannot finish meanwhile (the monitor holds its worker in
+  /// it), from any thread: under its shard's lock, since the task may rename itself.
+  TaskInfo describe_live(const TaskCore& core);
+
   /// Describes a live core; `scan` (optional) receives the raw wait facts.
   static TaskInfo describe(const TaskCore& core, const StampReading& now, TaskScan* scan = nullptr);
 

@@ -250,6 +250,10 @@ void write_ring(JsonWriter& json, const Ring& ring, std::int64_t end_ts, const C
       case Event::steal:
         json.instant(ring.index, e, "steal from worker " + std::to_string(e.arg));
         break;
+      case Event::stall:
+        json.instant(ring.index, e,
+                     "task " + std::to_string(e.task) + " stalls worker " + std::to_string(e.arg));
+        break;
     }
   }
   if (running) json.slice(ring.index, run, end_ts, "still running", nullptr);

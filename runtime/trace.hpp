@@ -19,6 +19,7 @@ enum class Event : std::uint8_t {
   exit,
   unpark,  // the task was made runnable by this thread
   steal,   // arg: victim worker index; task: the first stolen task
+  stall,   // recorded by the monitor: the task has held worker `arg` past Options::stall_report
 };
 
 extern std::atomic<bool> g_on;

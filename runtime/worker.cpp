@@ -72,12 +72,17 @@ void fiber_entry(void* arg) {
   auto* f = static_cast<Fiber*>(arg);
   san::after_switch(f->san);
   f->worker->complete_switch();
+  f->worker->leave_scheduler();
   TaskCore* core = f->task;
   if (f->sched->shutting_down()) {
     core->fail(std::make_exception_ptr(ForcedUnwind{}));
   } else {
     core->run();
   }
+  // Scheduler code from here on: the monitor must not take this worker's queues while the
+  // core is being finished (it reads the running task's record).
+  Worker::current()->enter_scheduler();
+  note_task_failure(*core);
   // Out of the registry before the joiner wakes: a join followed by a leak check must not
   // see this task.
   if (trace::on()) [[unlikely]]
@@ -103,12 +108,15 @@ Fiber* current_fiber() noexcept {
   return w != nullptr ? w->current_fiber : nullptr;
 }
 
-Worker::Worker(Scheduler& s, std::size_t i)
-    : sched(s), index(i), rng_(static_cast<std::uint32_t>(i) * 2654435761u + 0x9e3779b9u) {}
+Worker::Worker(Scheduler& s, std::size_t i, bool spare)
+    : sched(s),
+      index(i),
+      is_spare(spare),
+      rng_(static_cast<std::uint32_t>(i) * 2654435761u + 0x9e3779b9u) {}
 
 void Worker::start() {
-  seen_.assign(sched.worker_count(), Sightings{});
-  solo_ = sched.worker_count() == 1;
+  seen_.assign(sched.all_workers().size(), Sightings{});
+  solo_ = sched.worker_count() == 1 && !is_spare;
   runnext.set_mode(solo_                       ? RunnextSlot::Mode::solo
                    : process_fence_available() ? RunnextSlot::Mode::plain
                                                : RunnextSlot::Mode::exchange);
@@ -137,6 +145,13 @@ void Worker::loop() {
   san_ = san::for_current_thread();
   trace::name_thread(sched.id(), index);
   for (;;) {
+    // relaxed: a request; the spare's own queues are what it hands back, and the monitor
+    // reads nothing the spare writes before the flag.
+    if (is_spare && retire.load(std::memory_order_relaxed)) [[unlikely]] {
+      hand_back_queues();
+      if (!spare_wait()) break;
+      continue;
+    }
     if (Fiber* f = find_work()) {
       if (spinning_) stop_spinning();
       run(f);
@@ -145,6 +160,7 @@ void Worker::loop() {
     if (sched.stopping()) break;
     idle();
   }
+  if (is_spare) hand_back_queues();
   // Free the private stack cache into the shared pool, which teardown unmaps.
   while (free_fibers != nullptr) {
     Fiber* f = free_fibers;
@@ -255,6 +271,11 @@ void Worker::complete_switch() {
     case Action::none:
       break;
   }
+  // Due timers, whatever the load: one load of the earliest deadline against the coarse
+  // clock (runtime/coarse_clock.hpp) on every switch. Here, not before the switch: a parking
+  // fiber holds its channel's lock until just above, and a timer may close that channel.
+  if (sched.timers().next_deadline_ns() <= coarse_now_ns() && sim == nullptr) [[unlikely]]
+    sched.timers().run_due(Clock::now());
 }
 
 void Worker::trace_switch_out(Fiber* f, Action a) noexcept {
@@ -274,6 +295,7 @@ void Worker::trace_switch_out(Fiber* f, Action a) noexcept {
 }
 
 void Worker::switch_out(Fiber* f, Action a, bool exits) {
+  if (!exits) enter_scheduler();  // an exiting fiber entered in fiber_entry()
   if (!f->canary_intact()) report_stack_overflow(*f);
   if (trace::on()) [[unlikely]]
     trace_switch_out(f, a);
@@ -283,7 +305,7 @@ void Worker::switch_out(Fiber* f, Action a, bool exits) {
   // of two. Every kGlobalPollInterval-th switch goes through the scheduler loop instead, which
   // also runs due timers, polls the injection queue and steals.
   Fiber* next = nullptr;
-  if (sim == nullptr && ++tick_ % kGlobalPollInterval != 0) {
+  if (sim == nullptr && ++tick_ % kGlobalPollInterval != 0) [[likely]] {
     // The usual next fiber, the one a message just woke, without find_local()'s call
     // (relaxed peek: as there).
     if (runnext_streak_ < kRunnextStreakLimit && runnext.occupied()) {
@@ -309,6 +331,7 @@ void Worker::switch_out(Fiber* f, Action a, bool exits) {
   // Resumed, possibly by another worker: `this` is stale from here on.
   san::after_switch(f->san);
   f->worker->complete_switch();
+  f->worker->leave_scheduler();
 }
 
 void Worker::park_current(Waiter& w, ChanLock* release) {
@@ -345,11 +368,17 @@ void Worker::push_runnext(Fiber* f) {
     sim->make_ready(f);
     return;
   }
-  if (!solo_) {
-    // relaxed: only this thread writes the count; thieves use it as a hint, not to read
-    // data. A runtime's only worker has no thief to tell.
-    runnext_gen.store(runnext_gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  if (solo_) {
+    // No thief touches a solo slot; the monitor may, when this worker is stuck in a task
+    // (the task itself may be the caller): the handshake keeps the two apart.
+    const bool from_task = in_task_code();
+    if (from_task) enter_scheduler();
+    if (Fiber* old = runnext.push(f)) deque.push(old);
+    if (from_task) leave_scheduler();
+    return;
   }
+  // relaxed: only this thread writes the count; thieves use it as a hint, not to read data.
+  runnext_gen.store(runnext_gen.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   if (Fiber* old = runnext.push(f)) deque.push(old);
 }
 
@@ -365,7 +394,10 @@ Fiber* Worker::find_global() {
 }
 
 Fiber* Worker::find_local(bool poll_global) {
-  if (poll_global && ++tick_ % kGlobalPollInterval == 0) {
+  // A switch that came through the scheduler loop for fairness (switch_out()) left tick_ at
+  // a multiple of the interval: that round polls the injection queue too.
+  if (poll_global && (tick_ % kGlobalPollInterval == 0 || ++tick_ % kGlobalPollInterval == 0)) {
+    ++tick_;
     // Fairness: neither outside spawns nor yielded tasks wait behind a busy local queue.
     if (Fiber* f = find_global()) return f;
     if (yield_head_ != nullptr) {
@@ -472,15 +504,18 @@ Fiber* Worker::find_work(bool look_at_runnext) {
   if (Poller* p = sched.poller_if_any(); p != nullptr && p->poll_now() > 0) {
     if (Fiber* f = find_local(true)) return f;
   }
-  auto& all = sched.workers();
-  const std::size_t n = all.size();
+  auto& all = sched.all_workers();
+  const std::size_t n = sched.victim_count();
   if (n > 1) {
     const std::size_t start = next_random() % n;
     for (int pass = 0; pass < 2; ++pass) {
       for (std::size_t i = 0; i < n; ++i) {
         Worker& victim = *all[(start + i) % n];
         if (&victim == this) continue;
-        if (Fiber* f = steal_from(victim, look_at_runnext && pass == 1)) return f;
+        // A solo worker's slot takes plain accesses: only the monitor's handshake reaches it.
+        const bool slot =
+            look_at_runnext && pass == 1 && victim.runnext.mode() != RunnextSlot::Mode::solo;
+        if (Fiber* f = steal_from(victim, slot)) return f;
       }
     }
   }
@@ -610,6 +645,7 @@ void Worker::sleep(bool spun) {
     }
   }
   CoarseClockHold::acquire();
+  sched.monitor_wake();  // the runtime is busy again: the monitor watches it
   if (watching) {
     std::int64_t mine = next;
     watch.compare_exchange_strong(mine, TimerHeap::kNever, std::memory_order_seq_cst);

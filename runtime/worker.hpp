@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -24,6 +25,7 @@
 namespace spindle::detail {
 
 class ChanLock;
+class Monitor;
 class Scheduler;
 class SimCore;
 
@@ -32,7 +34,9 @@ void fiber_entry(void* fiber);
 
 class Worker {
  public:
-  Worker(Scheduler& sched, std::size_t index);
+  /// `spare`: a thread the monitor starts to stand in for a worker stuck in one task
+  /// (runtime/monitor.hpp); spares start dormant.
+  Worker(Scheduler& sched, std::size_t index, bool spare = false);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -44,6 +48,29 @@ class Worker {
 
   void start();
   void join();
+
+  // Liveness handshake with the monitor (runtime/monitor.cpp, "Taking a stuck worker's
+  // queues"). `activity` is odd while this thread runs scheduler code (switching, looking for
+  // work, sleeping) and even while it runs a task's own code; each crossing bumps it.
+  // enter_scheduler() waits while the monitor is taking this worker's queued tasks.
+  void enter_scheduler() noexcept {
+    // relaxed load: only this thread writes it. release store: pairs with the monitor's
+    // acquire load; the monitor's process_fence() orders it before the flag load below.
+    activity.store(activity.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    // acquire: pairs with the monitor's release store that lowers the flag after taking the
+    // queues, so this thread sees what the monitor left of them.
+    if (handoff.load(std::memory_order_acquire) != 0) [[unlikely]]
+      wait_for_handoff();
+  }
+  void leave_scheduler() noexcept {
+    // release: pairs with the monitor's acquire load, which then sees this thread's last
+    // writes to its queues (the yield FIFO).
+    activity.store(activity.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  }
+  bool in_task_code() const noexcept {
+    return (activity.load(std::memory_order_relaxed) & 1) == 0;  // relaxed: own thread
+  }
 
   // Called on a fiber's stack: switch to the next local fiber directly, or to this worker's
   // scheduler context. They return when the fiber is resumed (possibly by another worker:
@@ -76,6 +103,7 @@ class Worker {
 
   Scheduler& sched;
   const std::size_t index;
+  const bool is_spare;
   Fiber* current_fiber = nullptr;
   // Set when this is the one worker of a testing::Simulation: run queues, the choice of the
   // next fiber and timers all go through it, on the thread that drives the simulation.
@@ -106,10 +134,30 @@ class Worker {
   // (Scheduler::claim_parked_exclusive); teardown waits for it to drop.
   std::atomic<std::uint8_t> claiming{0};
 
+  // Liveness (see enter_scheduler()). `activity` is written only by this worker's thread and
+  // read by the monitor; `handoff` is raised by the monitor, under `handoff_mu`, while it
+  // takes this worker's queued tasks.
+  alignas(64) std::atomic<std::uint32_t> activity{1};
+  std::atomic<std::uint32_t> handoff{0};
+  std::mutex handoff_mu;
+  // Spares only, and the futex word a dormant spare waits on: kSpareExited while it has no
+  // thread (at first, and after it lingered dormant for long), kSpareDormant while its thread
+  // waits to be needed, kSpareActive while it runs tasks, kSpareStop at teardown.
+  static constexpr std::uint32_t kSpareExited = 0, kSpareDormant = 1, kSpareActive = 2,
+                                 kSpareStop = 3;
+  std::atomic<std::uint32_t> spare_state{kSpareExited};
+  // Raised by the monitor when a spare is no longer needed; the spare drops it as it retires.
+  std::atomic<bool> retire{false};
+  bool started() const noexcept { return thread_.joinable(); }
+
  private:
+  friend class Monitor;
   enum class Action : std::uint8_t { none, park, yield, exit };
 
   void loop();
+  bool spare_wait();
+  void hand_back_queues();
+  void wait_for_handoff() noexcept;
   void run(Fiber* f);
   Fiber* find_local(bool poll_global);
   Fiber* find_work(bool look_at_runnext = true);

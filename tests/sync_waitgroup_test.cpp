@@ -89,6 +89,13 @@ TEST(SyncWaitGroup, CanBeReusedAfterReachingZero) {
 }
 
 TEST(SyncWaitGroup, SpawnCountsDoneEvenWhenTheBodyThrows) {
+  // The exception itself goes to the unhandled exception handler (whose default terminates).
+  std::atomic<int> reported{0};
+  auto previous =
+      spindle::set_unhandled_exception_handler([&](const spindle::UnhandledException& e) {
+        EXPECT_STREQ(e.what(), "boom");
+        ++reported;
+      });
   spindle::Runtime rt{spindle::Options{.workers = 2}};
   rt.block_on([] {
     spindle::WaitGroup wg;
@@ -96,6 +103,10 @@ TEST(SyncWaitGroup, SpawnCountsDoneEvenWhenTheBodyThrows) {
     wg.wait();
     EXPECT_EQ(wg.count(), 0);
   });
+  // The report comes after done(): wait for it.
+  for (int i = 0; i < 10000 && reported.load() == 0; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(reported.load(), 1);
+  spindle::set_unhandled_exception_handler(std::move(previous));
 }
 
 TEST(SyncWaitGroup, DoneCalledTooManyTimesThrows) {

@@ -38,6 +38,12 @@ struct Options {
   /// for tasks that are still winding down before it reports them. A clean runtime returns
   /// at once.
   std::chrono::nanoseconds leak_check_wait = std::chrono::milliseconds(100);
+  /// Report a task that holds its worker this long without returning to the scheduler (a
+  /// long computation, a blocking system call): one line on stderr per episode, rate-limited,
+  /// naming the task (id, name, spawn site), how long it has held the worker, and a backtrace
+  /// of where it runs. Zero (the default) turns reports off, unless `$SPINDLE_STALL_REPORT`
+  /// gives a number of milliseconds.
+  std::chrono::nanoseconds stall_report{0};
 };
 
 }  // namespace spindle

@@ -20,7 +20,9 @@
 #include "spindle/semaphore.hpp"
 #include "spindle/task.hpp"
 #include "spindle/timers.hpp"
+#include "spindle/unhandled.hpp"
 #include "spindle/unit.hpp"
+#include "spindle/version.hpp"
 #include "spindle/waitgroup.hpp"
 
 /// @namespace spindle

@@ -82,6 +82,9 @@ class TaskCore {
   /// Marks a task that never ran: cancelled by teardown, or no stack could be had for it.
   void fail(std::exception_ptr error) noexcept { error_ = std::move(error); }
 
+  /// The failure recorded by the body (or fail()); null when it returned normally.
+  const std::exception_ptr& error_ptr() const noexcept { return error_; }
+
   void rethrow_if_failed() const {
     if (error_) std::rethrow_exception(error_);
   }
@@ -111,6 +114,12 @@ class TaskCore {
   // Handle bookkeeping, for the leak detector. Written by the handle's owner only.
   enum class HandleState : std::uint8_t { held, joined, detached, dropped };
   std::atomic<HandleState> handle_state{HandleState::held};
+  // The body failed (an exception other than teardown's), set by the task after its result
+  // is written. With handle_state it decides who reports a detached task's failure: each
+  // side stores its own flag, then loads the other's (seq_cst both), so at least one sees
+  // both; failure_reported keeps it to one report.
+  std::atomic<bool> failure_pending{false};
+  std::atomic<bool> failure_reported{false};
 
  protected:
   std::exception_ptr error_;
@@ -168,6 +177,12 @@ void TaskBody<T, F>::run() noexcept {
   // The callable's captures (channel handles, say) die with the task, not with the handle.
   fn_.reset();
 }
+
+/// The task's body has ended: if it failed, marks it so, and reports it to the unhandled
+/// exception handler (spindle/unhandled.hpp) when its handle is already detached.
+void note_task_failure(TaskCore& core) noexcept;
+/// Reports a failed, detached task to the handler (once, whoever calls first).
+void report_unhandled(TaskCore& core) noexcept;
 
 /// Hands a freshly made core to `sched` (nullptr: the running task's scheduler; throws
 /// std::logic_error outside any task).

@@ -1,0 +1,305 @@
+#include "runtime/monitor.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+#include <system_error>
+#include <vector>
+
+#include "runtime/coarse_clock.hpp"
+#include "runtime/futex.hpp"
+#include "runtime/process_fence.hpp"
+#include "runtime/scheduler.hpp"
+#include "runtime/thread_backtrace.hpp"
+#include "runtime/trace.hpp"
+#include "runtime/worker.hpp"
+#include "spindle/detail/task_core.hpp"
+
+namespace spindle::detail {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+
+// A task that has held its worker this long without returning to the scheduler makes the
+// worker "stuck": its queued tasks move away and a spare may stand in for it.
+constexpr std::int64_t kStuckAfterNs = 10'000'000;
+// Looks at the runtime: from 20 us after it acted, doubling while nothing needs doing, up to
+// 10 ms; at most 1 ms apart while a worker runs a task or sockets have waiters, so an overdue
+// timer, a ready socket or a stuck worker waits about a millisecond for it.
+constexpr std::int64_t kMinDelayNs = 20'000;
+constexpr std::int64_t kBusyDelayNs = 1'000'000;
+constexpr std::int64_t kMaxDelayNs = 10'000'000;
+// A timer this overdue was missed by the workers (all inside long tasks): the monitor fires it.
+constexpr std::int64_t kTimerGraceNs = 500'000;
+// The netpoller is polled this often while workers are busy and sockets have waiters.
+constexpr std::int64_t kPollEveryNs = 1'000'000;
+// Looks in a row that found every worker asleep before the monitor sleeps too.
+constexpr int kIdleLooks = 4;
+// Stall reports: at most one per this interval (the rest are counted and summarised).
+constexpr std::int64_t kReportEveryNs = 1'000'000'000;
+
+std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Monitor::Monitor(Scheduler& sched)
+    : sched_(sched),
+      stall_after_ns_(sched.options().stall_report.count()),
+      seen_(sched.all_workers().size()) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+Monitor::~Monitor() {
+  stop_.store(true, std::memory_order_seq_cst);
+  epoch_.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake(epoch_, 1);
+  if (thread_.joinable()) thread_.join();
+}
+
+// The owner's side of take_queues(): the monitor holds handoff_mu while it works on this
+// worker's queues, and lowers the flag before it lets go.
+void Worker::wait_for_handoff() noexcept { std::lock_guard lock(handoff_mu); }
+
+void Monitor::wake() noexcept {
+  // seq_cst: the Dekker pair with sleep_while_idle(): the waking worker left the idle set
+  // (seq_cst) before this load; the monitor raised sleeping_ before its last look at it.
+  if (!sleeping_.load(std::memory_order_seq_cst)) return;
+  epoch_.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake(epoch_, 1);
+}
+
+bool Monitor::runtime_idle() const noexcept {
+  return sched_.nidle_.load(std::memory_order_seq_cst) >= sched_.expected_idle() &&
+         sched_.spinning_.load(std::memory_order_seq_cst) == 0;
+}
+
+void Monitor::sleep_while_idle() {
+  // seq_cst: see wake().
+  const std::uint32_t seen = epoch_.load(std::memory_order_seq_cst);
+  sleeping_.store(true, std::memory_order_seq_cst);
+  if (runtime_idle() && !stop_.load(std::memory_order_seq_cst)) futex_wait(epoch_, seen);
+  sleeping_.store(false, std::memory_order_seq_cst);
+}
+
+void Monitor::loop() {
+  std::int64_t delay = kMinDelayNs;
+  int idle_looks = 0;
+  while (!stop_.load(std::memory_order_seq_cst)) {
+    if (runtime_idle()) {
+      if (++idle_looks >= kIdleLooks) {
+        sleep_while_idle();
+        idle_looks = 0;
+        delay = kMinDelayNs;
+        continue;
+      }
+    } else {
+      idle_looks = 0;
+    }
+    // The coarse clock is the workers' timer check; a ticker starved by a loaded machine
+    // must not make every timer wait for this look.
+    coarse_clock_refresh();
+    const std::int64_t now = now_ns();
+    bool acted = serve_timers(now);
+    acted = serve_poller(now) || acted;
+    acted = watch_workers(now) || acted;
+    delay = acted ? kMinDelayNs : std::min(delay * 2, kMaxDelayNs);
+    const bool busy = !runtime_idle();
+    Poller* p = sched_.poller_if_any();
+    if (busy || (p != nullptr && p->waiters() > 0)) delay = std::min(delay, kBusyDelayNs);
+    // seq_cst: stop and wake() bump it; a bump after this load makes the wait return.
+    const std::uint32_t seen = epoch_.load(std::memory_order_seq_cst);
+    if (stop_.load(std::memory_order_seq_cst)) break;
+    const TimePoint until{Clock::duration(now_ns() + delay)};
+    futex_wait(epoch_, seen, &until);
+  }
+}
+
+bool Monitor::serve_timers(std::int64_t now) {
+  TimerHeap& timers = sched_.timers();
+  if (timers.next_deadline_ns() > now - kTimerGraceNs) return false;
+  const std::size_t fired = timers.run_due(Clock::now());
+  // relaxed: a statistic.
+  counters_.timers_fired.fetch_add(fired, std::memory_order_relaxed);
+  return fired > 0;
+}
+
+bool Monitor::serve_poller(std::int64_t now) {
+  Poller* p = sched_.poller_if_any();
+  if (p == nullptr || p->waiters() == 0 || now - last_poll_ns_ < kPollEveryNs) return false;
+  // Only while workers are busy: idle ones poll for themselves (one of them in epoll_wait).
+  if (runtime_idle()) return false;
+  last_poll_ns_ = now;
+  counters_.polls.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+  return p->poll_now() > 0;
+}
+
+bool Monitor::watch_workers(std::int64_t now) {
+  auto& all = sched_.all_workers();
+  std::size_t stuck = 0;
+  bool acted = false;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    Worker& w = *all[i];
+    Seen& s = seen_[i];
+    // acquire: pairs with the owner's release stores (Worker::leave_scheduler()).
+    const std::uint32_t a = w.activity.load(std::memory_order_acquire);
+    if (w.is_spare && w.spare_state.load(std::memory_order_acquire) != Worker::kSpareActive) {
+      s = Seen{a, now};
+      continue;
+    }
+    if (a != s.activity) {
+      s = Seen{a, now};
+      continue;
+    }
+    if ((a & 1) != 0) continue;  // in scheduler code (or asleep): not held by a task
+    const std::int64_t held = now - s.since_ns;
+    if (stall_after_ns_ > 0 && held >= stall_after_ns_ && !s.reported) {
+      s.reported = true;
+      counters_.stalls.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+      stall_report(w, a, held);
+    }
+    if (held < kStuckAfterNs) continue;
+    s.stuck = true;
+    ++stuck;
+    if (take_queues(w, a)) acted = true;
+  }
+  balance_spares(stuck);
+  return acted;
+}
+
+bool Monitor::take_queues(Worker& w, std::uint32_t seen_activity) {
+  std::vector<Fiber*> moved;
+  // The deque and a shared runnext slot can be stolen from at any time.
+  while (Fiber* f = w.deque.steal()) moved.push_back(f);
+  const bool solo_slot = w.runnext.mode() == RunnextSlot::Mode::solo;
+  if (!solo_slot) {
+    if (Fiber* f = w.runnext.steal()) moved.push_back(f);
+  }
+  // The yield FIFO and a solo slot need the owner kept out (monitor.hpp).
+  if (process_fence_available()) {
+    std::lock_guard lock(w.handoff_mu);
+    w.handoff.store(1, std::memory_order_relaxed);  // relaxed: ordered by the fence below
+    process_fence();
+    // acquire: pairs with the owner's release stores of activity.
+    if (w.activity.load(std::memory_order_acquire) == seen_activity) {
+      for (Fiber* f = w.yield_head_; f != nullptr;) {
+        Fiber* next = f->next;
+        moved.push_back(f);
+        f = next;
+      }
+      w.yield_head_ = w.yield_tail_ = nullptr;
+      if (solo_slot) {
+        if (Fiber* f = w.runnext.take()) moved.push_back(f);
+      }
+      // Tasks the stuck task itself woke since the steals above.
+      while (Fiber* f = w.deque.steal()) moved.push_back(f);
+    }
+    // release: pairs with enter_scheduler()'s acquire load of the flag.
+    w.handoff.store(0, std::memory_order_release);
+  }
+  if (moved.empty()) return false;
+  counters_.handoffs.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
+  counters_.tasks_moved.fetch_add(moved.size(), std::memory_order_relaxed);
+  for (Fiber* f : moved) sched_.requeue(f);
+  return true;
+}
+
+void Monitor::balance_spares(std::size_t stuck) {
+  const std::size_t roles = sched_.worker_count();
+  const std::size_t active = sched_.active_spares();
+  const std::size_t free_threads = roles + active - std::min(stuck, roles + active);
+  if (free_threads < roles) {
+    std::size_t want = roles - free_threads;
+    for (auto& sp : sched_.spares_) {
+      if (want == 0) break;
+      const Scheduler::SpareStart r = sched_.start_spare(*sp);
+      if (r == Scheduler::SpareStart::started) {
+        counters_.spares_started.fetch_add(1, std::memory_order_relaxed);  // relaxed: stats
+        --want;
+      } else if (r == Scheduler::SpareStart::failed) {
+        counters_.spare_failures.fetch_add(1, std::memory_order_relaxed);  // relaxed: stats
+        break;
+      }
+    }
+  } else if (free_threads > roles) {
+    // A stuck thread came back: one spare too many retires (one per look, gently).
+    auto& all = sched_.all_workers();
+    for (std::size_t i = roles; i < all.size(); ++i) {
+      Worker& sp = *all[i];
+      if (sp.spare_state.load(std::memory_order_acquire) != Worker::kSpareActive) continue;
+      if (seen_[i].stuck || sp.retire.load(std::memory_order_relaxed)) continue;
+      sp.retire.store(true, std::memory_order_relaxed);  // relaxed: a request, see loop()
+      sched_.wake_worker(sp);
+      break;
+    }
+  }
+}
+
+void Monitor::stall_report(Worker& w, std::uint32_t seen_activity, std::int64_t held_ns) {
+  // Rate limit: one line per kReportEveryNs; the others are counted in the next line.
+  const std::int64_t now = now_ns();
+  if (last_report_ns_ != 0 && now - last_report_ns_ < kReportEveryNs) {
+    ++reports_suppressed_;
+    return;
+  }
+  std::string who;
+  const TaskCore* core = nullptr;
+  if (process_fence_available()) {
+    // Keep the owner inside its task while its record is read (as take_queues()).
+    std::lock_guard lock(w.handoff_mu);
+    w.handoff.store(1, std::memory_order_relaxed);  // relaxed: ordered by the fence below
+    process_fence();
+    // acquire: as in take_queues().
+    if (w.activity.load(std::memory_order_acquire) == seen_activity && w.current_fiber != nullptr) {
+      core = w.current_fiber->task;
+      const TaskInfo info = sched_.registry().describe_live(*core);
+      std::ostringstream out;
+      out << "task " << info.id;
+      if (!info.name.empty()) out << " \"" << info.name << '"';
+      out << " (spawned at " << info.file << ':' << info.line << ')';
+      who = out.str();
+      if (trace::on())
+        trace::record(trace::Event::stall, core, static_cast<std::uint32_t>(w.index));
+    }
+    // release: as in take_queues().
+    w.handoff.store(0, std::memory_order_release);
+  }
+  if (who.empty()) who = "a task";
+  const std::string frames =
+      thread_backtrace(w.thread_.native_handle(), std::chrono::milliseconds(100));
+  last_report_ns_ = now;
+  std::ostringstream line;
+  line << "spindle: stall: " << who << " has held worker " << w.index << " for "
+       << held_ns / 1'000'000 << " ms without returning to the scheduler";
+  if (reports_suppressed_ != 0) {
+    line << " (" << reports_suppressed_ << " more stall(s) not reported)";
+    reports_suppressed_ = 0;
+  }
+  line << (frames.empty() ? "; no backtrace (the thread did not answer)\n" : "; backtrace:\n")
+       << frames;
+  const std::string text = line.str();
+  std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+  counters_.stall_reports.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+}
+
+std::string Monitor::diagnostics() const {
+  std::ostringstream out;
+  // relaxed: statistics.
+  out << " monitor_timers_fired=" << counters_.timers_fired.load(std::memory_order_relaxed)
+      << " monitor_polls=" << counters_.polls.load(std::memory_order_relaxed)
+      << " handoffs=" << counters_.handoffs.load(std::memory_order_relaxed)
+      << " tasks_handed_off=" << counters_.tasks_moved.load(std::memory_order_relaxed)
+      << " spares_started=" << counters_.spares_started.load(std::memory_order_relaxed)
+      << " spare_failures=" << counters_.spare_failures.load(std::memory_order_relaxed)
+      << " stalls=" << counters_.stalls.load(std::memory_order_relaxed)
+      << " stall_reports=" << counters_.stall_reports.load(std::memory_order_relaxed);
+  return out.str();
+}
+
+}  // namespace spindle::detail

@@ -1,0 +1,100 @@
+// The monitor: one thread per runtime that keeps it moving when its workers cannot (Go's
+// sysmon). Spindle never preempts a task's code, so a worker whose task computes for long, or
+// sits in a blocking system call, serves nothing else meanwhile. The monitor looks at every
+// worker about every millisecond while the runtime is busy and
+//  * fires timers the workers have left overdue (all of them inside long tasks);
+//  * polls the netpoller without blocking once a millisecond while sockets have waiters;
+//  * spots a worker whose task has held it for kStuckAfter without returning to the
+//    scheduler, takes that worker's queued tasks (runnext, deque, yield FIFO) and queues them
+//    where other threads find them, and starts a spare thread while fewer than `workers`
+//    threads are free to run tasks (Go's handoffp);
+//  * prints stall reports (Options::stall_report).
+// It sleeps on a futex while every worker sleeps, so an idle runtime pays nothing for it; the
+// first worker to wake wakes it (Scheduler::monitor_wake). A testing::Simulation has none.
+//
+// Taking a stuck worker's queues. The deque and a shared runnext slot have thread-safe
+// steals. The yield FIFO, and the runnext slot of a runtime's only worker, take plain accesses
+// from their owner, which touches them only in scheduler code. Worker::activity is odd while
+// the owner runs scheduler code and even while it runs a task's code; the owner bumps it on
+// every crossing and, after entering, reads Worker::handoff. The monitor raises `handoff`,
+// then calls process_fence(), then reads `activity`: unchanged since it judged the worker
+// stuck means the owner was inside the task when the fence ran on its thread, so its next
+// entry reads the raised flag and waits on handoff_mu until the monitor is done. Changed means
+// the owner moved on: the monitor lowers the flag and takes nothing.
+//
+// Spares. A spare is a Worker of its own (queues, stack cache, registry shard) whose thread
+// the monitor starts when it needs one; free threads = workers + active spares - stuck ones.
+// When a stuck thread returns and there are more free threads than `workers`, the monitor
+// asks a spare to retire: the spare hands its queued tasks back to the injection queue and
+// waits, dormant, to be needed again; after kSpareLinger dormant it ends its thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace spindle::detail {
+
+class Scheduler;
+class Worker;
+
+class Monitor {
+ public:
+  /// Starts the monitor thread of `sched`. @throws std::system_error if it cannot.
+  explicit Monitor(Scheduler& sched);
+  ~Monitor();
+  Monitor(const Monitor&) = delete;
+  Monitor& operator=(const Monitor&) = delete;
+
+  /// A worker woke from its sleep: wakes the monitor if it sleeps.
+  void wake() noexcept;
+
+  /// Counters for Runtime::diagnostics().
+  struct Counters {
+    std::atomic<std::uint64_t> timers_fired{0};    // overdue timer runs by the monitor
+    std::atomic<std::uint64_t> polls{0};           // netpoller polls by the monitor
+    std::atomic<std::uint64_t> handoffs{0};        // stuck workers whose queues it took
+    std::atomic<std::uint64_t> tasks_moved{0};     // tasks taken from stuck workers
+    std::atomic<std::uint64_t> spares_started{0};  // spare threads started
+    std::atomic<std::uint64_t> spare_failures{0};  // spare threads that could not start
+    std::atomic<std::uint64_t> stalls{0};          // stall episodes seen (stall_report set)
+    std::atomic<std::uint64_t> stall_reports{0};   // stall lines printed
+  };
+  const Counters& counters() const noexcept { return counters_; }
+  std::string diagnostics() const;
+
+ private:
+  struct Seen {
+    std::uint32_t activity = 0;
+    std::int64_t since_ns = 0;
+    bool stuck = false;
+    bool reported = false;
+  };
+
+  void loop();
+  bool runtime_idle() const noexcept;
+  void sleep_while_idle();
+  bool serve_timers(std::int64_t now_ns);
+  bool serve_poller(std::int64_t now_ns);
+  bool watch_workers(std::int64_t now_ns);
+  bool take_queues(Worker& w, std::uint32_t seen_activity);
+  void balance_spares(std::size_t stuck);
+  void stall_report(Worker& w, std::uint32_t seen_activity, std::int64_t held_ns);
+
+  Scheduler& sched_;
+  const std::int64_t stall_after_ns_;  // 0: no stall reports
+  std::vector<Seen> seen_;             // per worker and spare (Scheduler::all_workers order)
+  std::int64_t last_poll_ns_ = 0;
+  std::int64_t last_report_ns_ = 0;
+  std::uint64_t reports_suppressed_ = 0;
+  Counters counters_;
+  // Futex word: bumped to wake the monitor (stop, or a worker waking an idle runtime).
+  alignas(64) std::atomic<std::uint32_t> epoch_{0};
+  std::atomic<bool> sleeping_{false};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace spindle::detail
