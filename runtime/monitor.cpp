@@ -212,7 +212,14 @@ bool Monitor::take_queues(Worker& w, std::uint32_t seen_activity) {
 void Monitor::balance_spares(std::size_t stuck) {
   const std::size_t roles = sched_.worker_count();
   const std::size_t active = sched_.active_spares();
-  const std::size_t free_threads = roles + active - std::min(stuck, roles + active);
+  // Spares asked to retire that have not yet are as good as gone.
+  std::size_t retiring = 0;
+  for (auto& sp : sched_.spares_) {
+    // relaxed: the monitor's own request, read back.
+    if (sp->retire.load(std::memory_order_relaxed)) ++retiring;
+  }
+  const std::size_t busy = std::min(stuck + retiring, roles + active);
+  const std::size_t free_threads = roles + active - busy;
   if (free_threads < roles) {
     std::size_t want = roles - free_threads;
     for (auto& sp : sched_.spares_) {

@@ -63,7 +63,7 @@ namespace detail {
 void note_task_failure(TaskCore& core) noexcept {
   if (!core.error_ptr() || is_teardown_unwind(core.error_ptr())) return;
   // seq_cst: the task's half of the handshake with Task::detach() (task_core.hpp).
-  core.failure_pending.store(true, std::memory_order_seq_cst);
+  core.failure.fetch_or(TaskCore::kFailurePending, std::memory_order_seq_cst);
   if (core.handle_state.load(std::memory_order_seq_cst) == TaskCore::HandleState::detached) {
     report_unhandled(core);
   }
@@ -71,7 +71,10 @@ void note_task_failure(TaskCore& core) noexcept {
 
 void report_unhandled(TaskCore& core) noexcept {
   // acq_rel: one report per task; the winner reads the error the task published.
-  if (core.failure_reported.exchange(true, std::memory_order_acq_rel)) return;
+  if ((core.failure.fetch_or(TaskCore::kFailureReported, std::memory_order_acq_rel) &
+       TaskCore::kFailureReported) != 0) {
+    return;
+  }
   UnhandledException e;
   try {
     e.task = TaskRegistry::describe(core, read_stamp_clock());

@@ -56,10 +56,10 @@ class Task {
     if (core_ == nullptr) {
       throw std::logic_error("spindle::Task::detach: task already joined, detached or moved from");
     }
-    // seq_cst: the handle's half of the failure handshake (TaskCore::failure_pending): a
+    // seq_cst: the handle's half of the failure handshake (TaskCore::failure): a
     // task that failed before this store is reported here, one that fails after by itself.
     core_->handle_state.store(detail::TaskCore::HandleState::detached, std::memory_order_seq_cst);
-    if (core_->failure_pending.load(std::memory_order_seq_cst)) [[unlikely]]
+    if (core_->failure_pending()) [[unlikely]]
       detail::report_unhandled(*core_);
     std::exchange(core_, nullptr)->release();
   }

@@ -114,12 +114,16 @@ class TaskCore {
   // Handle bookkeeping, for the leak detector. Written by the handle's owner only.
   enum class HandleState : std::uint8_t { held, joined, detached, dropped };
   std::atomic<HandleState> handle_state{HandleState::held};
-  // The body failed (an exception other than teardown's), set by the task after its result
-  // is written. With handle_state it decides who reports a detached task's failure: each
-  // side stores its own flag, then loads the other's (seq_cst both), so at least one sees
-  // both; failure_reported keeps it to one report.
-  std::atomic<bool> failure_pending{false};
-  std::atomic<bool> failure_reported{false};
+  // kFailurePending: the body failed (an exception other than teardown's), set by the task
+  // after its result is written. With handle_state it decides who reports a detached task's
+  // failure: each side stores its own flag, then loads the other's (seq_cst both), so at
+  // least one sees both; kFailureReported keeps it to one report. One byte, in the padding
+  // after handle_state.
+  static constexpr std::uint8_t kFailurePending = 1, kFailureReported = 2;
+  std::atomic<std::uint8_t> failure{0};
+  bool failure_pending() const noexcept {
+    return (failure.load(std::memory_order_seq_cst) & kFailurePending) != 0;
+  }
 
  protected:
   std::exception_ptr error_;
