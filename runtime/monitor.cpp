@@ -55,7 +55,9 @@ Monitor::Monitor(Scheduler& sched)
   thread_ = std::thread([this] { loop(); });
 }
 
-Monitor::~Monitor() {
+Monitor::~Monitor() { stop(); }
+
+void Monitor::stop() {
   stop_.store(true, std::memory_order_seq_cst);
   epoch_.fetch_add(1, std::memory_order_seq_cst);
   futex_wake(epoch_, 1);

@@ -48,6 +48,9 @@ class Monitor {
   Monitor(const Monitor&) = delete;
   Monitor& operator=(const Monitor&) = delete;
 
+  /// Stops and joins the monitor thread (idempotent; the destructor does it too).
+  void stop();
+
   /// A worker woke from its sleep: wakes the monitor if it sleeps.
   void wake() noexcept;
 

@@ -113,8 +113,10 @@ Scheduler::Scheduler(const Options& options, SimCore* sim)
     spares_.push_back(std::make_unique<Worker>(*this, options.workers + i, true));
     all_.push_back(spares_.back().get());
   }
-  for (auto& w : workers_) w->start();
+  for (Worker* w : all_) w->prepare();
+  // Before the workers: they read monitor_ (monitor_wake()) from their first sleep on.
   monitor_ = std::make_unique<Monitor>(*this);
+  for (auto& w : workers_) w->start();
 }
 
 void Scheduler::requeue(Fiber* f) {
@@ -610,8 +612,9 @@ Scheduler::~Scheduler() {
     report_leaks_at_teardown();
     unwind_all();
   }
-  // No more spares from here: the monitor stops before the threads it may start.
-  monitor_.reset();
+  // No more spares from here: the monitor stops before the threads it may start. The object
+  // stays until the workers are gone (they call monitor_wake()).
+  if (monitor_ != nullptr) monitor_->stop();
   // release: pairs with stopping()'s acquire in each worker loop.
   stop_.store(true, std::memory_order_release);
   std::atomic_thread_fence(std::memory_order_seq_cst);

@@ -114,12 +114,15 @@ Worker::Worker(Scheduler& s, std::size_t i, bool spare)
       is_spare(spare),
       rng_(static_cast<std::uint32_t>(i) * 2654435761u + 0x9e3779b9u) {}
 
-void Worker::start() {
+void Worker::prepare() {
   seen_.assign(sched.all_workers().size(), Sightings{});
   solo_ = sched.worker_count() == 1 && !is_spare;
   runnext.set_mode(solo_                       ? RunnextSlot::Mode::solo
                    : process_fence_available() ? RunnextSlot::Mode::plain
                                                : RunnextSlot::Mode::exchange);
+}
+
+void Worker::start() {
   thread_ = std::thread([this] { loop(); });
 }
 

@@ -46,6 +46,9 @@ class Worker {
   /// to another thread, and the compiler would reuse the thread-local's address).
   static Worker* current_here() noexcept;
 
+  /// Fixes the worker's modes; for every worker and spare, before any thread starts (thieves
+  /// read a victim's runnext mode).
+  void prepare();
   void start();
   void join();
 
