@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "spindle/spindle.hpp"
 
@@ -42,6 +43,22 @@ inline void raise_fd_limit() {
   }
 }
 
+/// One connection's place in the server's WaitGroup: counted when made, done when destroyed,
+/// however the connection's task ends, also when it never ran (no stack could be had for it:
+/// its callable, and this with it, is destroyed with the failed task's record).
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(spindle::WaitGroup& wg) : wg_(&wg) { wg.add(1); }
+  ConnectionSlot(ConnectionSlot&& other) noexcept : wg_(std::exchange(other.wg_, nullptr)) {}
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+  ~ConnectionSlot() {
+    if (wg_ != nullptr) wg_->done();
+  }
+
+ private:
+  spindle::WaitGroup* wg_;
+};
+
 /// Runs a server: binds `port` on every address, prints `listening on PORT`, accepts until
 /// SIGINT/SIGTERM and runs `handle(conn, ctx)` in one task per connection. On a signal it
 /// cancels ctx (handlers see it in their blocking calls), waits for the handlers, and checks
@@ -57,6 +74,13 @@ inline int serve(
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // A connection task that fails outside the handler (no stack for it: the process is out of
+  // memory or mappings) is logged, and its connection closed; the server goes on.
+  auto previous =
+      spindle::set_unhandled_exception_handler([](const spindle::UnhandledException& e) {
+        std::fprintf(stderr, "connection task %llu failed: %s; connection closed\n",
+                     static_cast<unsigned long long>(e.task.id), e.what());
+      });
   spindle::Runtime rt;
   auto [ctx, cancel] = spindle::with_cancel(spindle::background());
   std::thread signal_waiter([&stop_signals, cancel = cancel] {
@@ -82,16 +106,22 @@ inline int serve(
           spindle::sleep_for(std::chrono::milliseconds(10));  // out of fds: let some close
           continue;
         }
-        handlers.add(1);
-        spindle::spawn([&handlers, &handle, ctx, c = std::move(conn)]() mutable {
-          try {
-            handle(c, ctx);
-          } catch (const std::system_error&) {
-            // reset by the peer, idle timeout, or stopping: the connection just ends
-          }
-          c.close();
-          handlers.done();
-        }).detach();
+        try {
+          spindle::spawn([slot = ConnectionSlot(handlers), &handle, ctx,
+                          c = std::move(conn)]() mutable {
+            try {
+              handle(c, ctx);
+            } catch (const std::system_error&) {
+              // reset by the peer, a timeout, or stopping: the connection just ends
+            }
+            c.close();
+          }).detach();
+        } catch (const std::exception& e) {
+          // No stack or memory for the task: the callable (with the connection and its slot)
+          // is gone already, which closed the connection.
+          std::fprintf(stderr, "accept: cannot start a connection task: %s; connection closed\n",
+                       e.what());
+        }
       }
       listener.close();
       handlers.wait();  // drain: every handler saw the cancellation
@@ -101,6 +131,7 @@ inline int serve(
     code = 1;
   }
   cancel();
+  spindle::set_unhandled_exception_handler(std::move(previous));
   pthread_kill(signal_waiter.native_handle(), SIGTERM);  // no-op for sigwait if it returned
   signal_waiter.join();
   spindle::LeakReport leaks = rt.leaks();

@@ -79,6 +79,13 @@ ParseStatus RequestParser::parse(std::string_view buf) {
     // Resume the search for CRLF CRLF a few bytes back, in case it straddles the old end.
     std::size_t from = scanned_ >= 3 ? scanned_ - 3 : 0;
     const std::size_t at = buf.find("\r\n\r\n", from);
+    // A line ending in a bare LF (RFC 9112 section 2.2 lets a recipient refuse them): an
+    // answer now, not a wait for a CRLF CRLF that such a client never sends.
+    const std::size_t head_len = at == std::string_view::npos ? buf.size() : at + 4;
+    for (std::size_t lf = buf.find('\n', scanned_ > 0 ? scanned_ - 1 : 0);
+         lf != std::string_view::npos && lf < head_len; lf = buf.find('\n', lf + 1)) {
+      if (lf == 0 || buf[lf - 1] != '\r') return fail("bare LF line ending");
+    }
     if (at == std::string_view::npos) {
       scanned_ = buf.size();
       if (buf.size() > kMaxHeadBytes) return fail("request head too large");
@@ -122,6 +129,7 @@ bool RequestParser::parse_head(std::string_view head) {
   req_.method.assign(method);
   req_.target.assign(target);
   bool has_length = false;
+  bool has_host = false;
   std::size_t pos = eol + 2;
   while (pos < head.size()) {
     eol = head.find("\r\n", pos);
@@ -150,6 +158,10 @@ bool RequestParser::parse_head(std::string_view head) {
       req_.content_length = n;
     } else if (iequals(name, "Transfer-Encoding")) {
       return fail("Transfer-Encoding not supported"), false;
+    } else if (iequals(name, "Host")) {
+      // RFC 9112 section 3.2: more than one Host field is answered with 400.
+      if (has_host) return fail("duplicate Host"), false;
+      has_host = true;
     }
     req_.headers.emplace_back(std::string(name), std::string(value));
   }

@@ -15,8 +15,15 @@
 // blocked_syscall:   2 workers, 2 tasks in a 1.5 s blocking system call; a 1 ms sleeper's
 //                    worst lateness (ms) and a ping-pong pair's round trips meanwhile.
 // blocked_compute:   1 worker, 1 task computing 1.5 s; the same two figures.
+// echo_busy_<W>w:    TCP echo while W tasks keep the W workers busy (computing 20 us, then
+//                    yielding): a plain-thread client's worst round trip of 100, in ms.
 //
 // Usage: spindle_liveness_bench [--reps=R] [--window-ms=MS] [--only=NAME]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -198,6 +205,70 @@ void bench_blocked(const char* name, std::size_t workers, int blockers, bool com
   }
 }
 
+// TCP echo against the runtime while `busy` tasks keep its `workers` workers busy (yielding
+// every 20 us): a plain-thread client makes 100 round trips of 64 bytes; the worst round trip
+// in ms, and how many were answered within 3 s each.
+void bench_echo_busy(const char* name, std::size_t workers, int busy) {
+  if (!g_only.empty() && g_only != name) return;
+  for (int r = 0; r < g_reps; ++r) {
+    spindle::Runtime rt{spindle::Options{.workers = workers}};
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint16_t> port{0};
+    double worst_ms = 0;
+    int answered = 0;
+    std::thread client([&] {
+      while (port.load() == 0) std::this_thread::sleep_for(1ms);
+      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(port.load());
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        std::perror("connect");
+        stop = true;
+        return;
+      }
+      timeval tv{3, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      char buf[64] = {};
+      for (int i = 0; i < 100; ++i) {
+        const auto t0 = Steady::now();
+        if (::send(fd, buf, sizeof buf, 0) != static_cast<ssize_t>(sizeof buf)) break;
+        std::size_t got = 0;
+        while (got < sizeof buf) {
+          const ssize_t n = ::recv(fd, buf + got, sizeof buf - got, 0);
+          if (n <= 0) break;
+          got += static_cast<std::size_t>(n);
+        }
+        if (got < sizeof buf) break;
+        ++answered;
+        worst_ms = std::max(worst_ms,
+                            std::chrono::duration<double, std::milli>(Steady::now() - t0).count());
+        std::this_thread::sleep_for(2ms);
+      }
+      ::close(fd);
+      stop = true;
+    });
+    rt.block_on([&] {
+      spindle::WaitGroup wg;
+      for (int b = 0; b < busy; ++b) yield_load(stop, wg);
+      auto listener = spindle::net::TcpListener::bind("127.0.0.1", 0);
+      port = listener.port();
+      auto conn = listener.accept();
+      char buf[64];
+      try {
+        while (std::size_t n = conn.read_some(buf, sizeof buf)) conn.write_all(buf, n);
+      } catch (const std::system_error&) {
+      }
+      stop = true;
+      wg.wait();
+    });
+    client.join();
+    emit((std::string(name) + "_worst_rtt").c_str(), static_cast<int>(workers), worst_ms, "ms",
+         ", \"answered\": " + std::to_string(answered));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -215,5 +286,7 @@ int main(int argc, char** argv) {
   bench_timers_100k();
   bench_blocked("blocked_syscall", 2, 2, false);
   bench_blocked("blocked_compute", 1, 1, true);
+  bench_echo_busy("echo_busy_1w", 1, 1);
+  bench_echo_busy("echo_busy_2w", 2, 2);
   return 0;
 }

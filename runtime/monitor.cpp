@@ -182,19 +182,18 @@ bool Monitor::take_queues(Worker& w, std::uint32_t seen_activity) {
   if (!solo_slot) {
     if (Fiber* f = w.runnext.steal()) moved.push_back(f);
   }
-  // The yield FIFO and a solo slot need the owner kept out (monitor.hpp).
-  if (process_fence_available()) {
+  // The yield FIFO and a solo slot need the owner kept out (monitor.hpp); the handshake's
+  // process fence interrupts every running thread, so only when they look occupied.
+  // relaxed: hints; a task that arrives after the look is taken at the next one.
+  const bool look_inside =
+      w.yield_waiting_.load(std::memory_order_relaxed) || (solo_slot && w.runnext.occupied());
+  if (look_inside && process_fence_available()) {
     std::lock_guard lock(w.handoff_mu);
     w.handoff.store(1, std::memory_order_relaxed);  // relaxed: ordered by the fence below
     process_fence();
     // acquire: pairs with the owner's release stores of activity.
     if (w.activity.load(std::memory_order_acquire) == seen_activity) {
-      for (Fiber* f = w.yield_head_; f != nullptr;) {
-        Fiber* next = f->next;
-        moved.push_back(f);
-        f = next;
-      }
-      w.yield_head_ = w.yield_tail_ = nullptr;
+      while (Fiber* f = w.pop_yield()) moved.push_back(f);
       if (solo_slot) {
         if (Fiber* f = w.runnext.take()) moved.push_back(f);
       }

@@ -65,11 +65,14 @@ void write_overflow_message(const Fiber& f, const char* how) noexcept {
   char msg[1024];
   // snprintf into a local buffer: not formally async-signal-safe, but the process is about
   // to die and the faulting thread was interrupted inside task code, not inside stdio.
+  // The task's own name: it is the task running on this thread, so nothing renames it now.
+  const char* name = t != nullptr && t->name ? t->name->c_str() : nullptr;
   int n = std::snprintf(
       msg, sizeof msg,
-      "spindle: fatal error: stack overflow in task %llu spawned at %s:%u (%s); %s (stack "
+      "spindle: fatal error: stack overflow in task %llu%s%s%s spawned at %s:%u (%s); %s (stack "
       "size %zu bytes, Options::stack_size)\n",
-      t != nullptr ? static_cast<unsigned long long>(t->id) : 0ull,
+      t != nullptr ? static_cast<unsigned long long>(t->id) : 0ull, name != nullptr ? " \"" : "",
+      name != nullptr ? name : "", name != nullptr ? "\"" : "",
       t != nullptr ? t->spawn_site.file_name() : "?", t != nullptr ? t->spawn_site.line() : 0u,
       t != nullptr ? t->spawn_site.function_name() : "?", how,
       static_cast<std::size_t>(static_cast<char*>(f.stack.high) - static_cast<char*>(f.stack.low)));

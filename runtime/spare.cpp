@@ -19,12 +19,7 @@ void Worker::hand_back_queues() {
   if (spinning_) stop_spinning();
   if (Fiber* f = take_runnext()) sched.requeue(f);
   while (Fiber* f = deque.pop()) sched.requeue(f);
-  while (yield_head_ != nullptr) {
-    Fiber* f = yield_head_;
-    yield_head_ = f->next;
-    sched.requeue(f);
-  }
-  yield_tail_ = nullptr;
+  while (Fiber* f = pop_yield()) sched.requeue(f);
 }
 
 bool Worker::spare_wait() {

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <system_error>
@@ -21,6 +22,8 @@ std::atomic<int> g_madv_guard_works{-1};  // -1 unknown, 0 no, 1 yes
 std::atomic<long> g_mprotect_stacks{0};
 // relaxed everywhere: a test-only switch read when a stack is mapped.
 std::atomic<GuardMode> g_forced_mode{GuardMode::madvise_guard};
+// Test hook: stacks map_stack() may still map before it fails; -1 (normally): no limit.
+std::atomic<long> g_maps_left{-1};
 
 long mprotect_budget() {
   static const long budget = [] {
@@ -65,10 +68,20 @@ std::size_t page_size() noexcept {
 }
 
 StackMemory map_stack(std::size_t usable, std::size_t record, bool want_guard) {
+  // relaxed: a test's countdown; the test arms it before the spawns it affects.
+  if (g_maps_left.load(std::memory_order_relaxed) >= 0 &&
+      g_maps_left.fetch_sub(1, std::memory_order_relaxed) <= 0) {
+    throw std::system_error(ENOMEM, std::generic_category(),
+                            "spindle: mmap of a task stack failed (test: out of stacks)");
+  }
   const std::size_t page = page_size();
   const std::size_t top = (record + page - 1) / page * page;
+  // The guard region: kGuardBytes, whole pages. A guard installed with MADV_GUARD_INSTALL or
+  // mprotect costs no memory and one VMA at most whatever its size, so it is as large as a
+  // frame that code compiled without stack-clash protection may skip in one step.
+  const std::size_t guard = std::max(page, (kGuardBytes + page - 1) / page * page);
   StackMemory s;
-  s.mapped = page + usable + top;
+  s.mapped = guard + usable + top;
   void* p = mmap(nullptr, s.mapped, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
@@ -76,16 +89,16 @@ StackMemory map_stack(std::size_t usable, std::size_t record, bool want_guard) {
   }
   s.base = p;
   auto* bytes = static_cast<char*>(p);
-  s.low = bytes + page;
+  s.low = bytes + guard;
   // The record sits at the very top; the usable stack ends right below it, so the first
   // frames share the record's page.
   s.high = bytes + s.mapped - record;
   const GuardMode forced = g_forced_mode.load(std::memory_order_relaxed);
   if (!want_guard) {
     s.mode = GuardMode::none;
-  } else if (forced == GuardMode::madvise_guard && try_madv_guard(bytes, page)) {
+  } else if (forced == GuardMode::madvise_guard && try_madv_guard(bytes, guard)) {
     s.mode = GuardMode::madvise_guard;
-  } else if (forced != GuardMode::canary && try_mprotect_guard(bytes, page)) {
+  } else if (forced != GuardMode::canary && try_mprotect_guard(bytes, guard)) {
     s.mode = GuardMode::mprotect;
   } else {
     s.mode = GuardMode::canary;
@@ -104,6 +117,10 @@ void unmap_stack(const StackMemory& s) noexcept {
   munmap(s.base, s.mapped);
   // relaxed: budget counter, see try_mprotect_guard.
   if (s.mode == GuardMode::mprotect) g_mprotect_stacks.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void fail_stack_maps_for_testing(long maps_left) noexcept {
+  g_maps_left.store(maps_left, std::memory_order_relaxed);  // relaxed: see map_stack()
 }
 
 void force_guard_mode_for_testing(GuardMode mode) noexcept {

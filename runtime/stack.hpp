@@ -31,6 +31,8 @@ std::size_t page_size() noexcept;
 
 /// Maps a stack of `usable` bytes (a page multiple) plus `record` bytes on top for the Fiber,
 /// guarded per `want_guard`. Throws std::system_error when mmap fails.
+/// The guard region below a guarded stack (rounded up to whole pages).
+inline constexpr std::size_t kGuardBytes = 64 * 1024;
 StackMemory map_stack(std::size_t usable, std::size_t record, bool want_guard);
 
 /// Returns the mapping to the kernel (and its mprotect budget, if it used one).
@@ -40,6 +42,9 @@ void unmap_stack(const StackMemory& s) noexcept;
 /// mprotect) for stacks mapped from now on; GuardMode::madvise_guard restores the normal
 /// fallback order.
 void force_guard_mode_for_testing(GuardMode mode) noexcept;
+/// Test hook: map_stack() maps `maps_left` more stacks, then throws std::system_error
+/// (ENOMEM) as a failed mmap does; -1 lifts the limit.
+void fail_stack_maps_for_testing(long maps_left) noexcept;
 
 /// The process-wide count of stacks currently relying on mprotect guards, for diagnostics.
 std::size_t mprotect_guarded_stacks() noexcept;

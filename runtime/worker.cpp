@@ -222,13 +222,7 @@ void Worker::complete_switch() {
         sim->make_ready(f);
         break;
       }
-      f->next = nullptr;
-      if (yield_tail_ != nullptr) {
-        yield_tail_->next = f;
-      } else {
-        yield_head_ = f;
-      }
-      yield_tail_ = f;
+      push_yield(f);
       break;
     case Action::park: {
       Waiter& w = *action_waiter_;
@@ -387,6 +381,30 @@ void Worker::push_runnext(Fiber* f) {
 
 Fiber* Worker::take_runnext() noexcept { return runnext.take(); }
 
+void Worker::push_yield(Fiber* f) noexcept {
+  f->next = nullptr;
+  if (yield_tail_ != nullptr) {
+    yield_tail_->next = f;
+  } else {
+    yield_head_ = f;
+    // relaxed: a hint for the monitor, which takes the FIFO only under the hand-off
+    // handshake (runtime/monitor.hpp); it only saves the monitor that handshake when false.
+    yield_waiting_.store(true, std::memory_order_relaxed);
+  }
+  yield_tail_ = f;
+}
+
+Fiber* Worker::pop_yield() noexcept {
+  Fiber* f = yield_head_;
+  if (f == nullptr) return nullptr;
+  yield_head_ = f->next;
+  if (yield_head_ == nullptr) {
+    yield_tail_ = nullptr;
+    yield_waiting_.store(false, std::memory_order_relaxed);  // relaxed: as in push_yield()
+  }
+  return f;
+}
+
 Fiber* Worker::find_global() {
   Fiber* f = nullptr;
   if (sched.injection().try_dequeue(f)) {
@@ -403,12 +421,7 @@ Fiber* Worker::find_local(bool poll_global) {
     ++tick_;
     // Fairness: neither outside spawns nor yielded tasks wait behind a busy local queue.
     if (Fiber* f = find_global()) return f;
-    if (yield_head_ != nullptr) {
-      Fiber* f = yield_head_;
-      yield_head_ = f->next;
-      if (yield_head_ == nullptr) yield_tail_ = nullptr;
-      return f;
-    }
+    if (Fiber* f = pop_yield()) return f;
   }
   // relaxed peek before taking (an exchange, where thieves are about and the handshake is
   // not offered): the slot is usually empty, and thieves only ever clear it.
@@ -424,12 +437,7 @@ Fiber* Worker::find_local(bool poll_global) {
   if (has_next) {
     if (Fiber* f = take_runnext()) return f;
   }
-  if (yield_head_ != nullptr) {
-    Fiber* f = yield_head_;
-    yield_head_ = f->next;
-    if (yield_head_ == nullptr) yield_tail_ = nullptr;
-    return f;
-  }
+  if (Fiber* f = pop_yield()) return f;
   return poll_global ? find_global() : nullptr;
 }
 

@@ -183,6 +183,10 @@ class Worker {
   ChanLock* action_lock_ = nullptr;  // Action::park: released after the switch
   Fiber* yield_head_ = nullptr;
   Fiber* yield_tail_ = nullptr;
+  // Whether the yield FIFO holds a task: written by the owner, read by the monitor.
+  std::atomic<bool> yield_waiting_{false};
+  void push_yield(Fiber* f) noexcept;
+  Fiber* pop_yield() noexcept;
   std::uint32_t tick_ = 0;
   std::uint32_t runnext_streak_ = 0;
   bool spinning_ = false;  // counted in the scheduler's spinning_

@@ -113,3 +113,49 @@ TEST(HttpParser, HeadTooLarge) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(HttpParser, DuplicateHostIsAnError) {
+  RequestParser p;
+  EXPECT_EQ(p.parse("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"), ParseStatus::error);
+  EXPECT_EQ(p.error(), "duplicate Host");
+}
+
+TEST(HttpParser, BareLineFeedsAreAnErrorAtOnce) {
+  // Whole, and before the head could end: the client that sends them never sends CRLF CRLF.
+  for (const char* text :
+       {"GET / HTTP/1.1\nHost: x\n\n", "GET / HTTP/1.1\nHo", "GET / HTTP/1.1\r\nHost: x\n\r\n"}) {
+    RequestParser p;
+    EXPECT_EQ(p.parse(text), ParseStatus::error) << text;
+    EXPECT_EQ(p.error(), "bare LF line ending") << text;
+  }
+  // Byte at a time, too.
+  const std::string text = "GET / HTTP/1.1\nHost: x\n\n";
+  RequestParser p;
+  ParseStatus st = ParseStatus::incomplete;
+  std::size_t i = 1;
+  for (; i <= text.size() && st == ParseStatus::incomplete; ++i) {
+    st = p.parse(std::string_view(text).substr(0, i));
+  }
+  EXPECT_EQ(st, ParseStatus::error);
+  EXPECT_EQ(i - 1, text.find('\n') + 1);  // at the first bare LF
+}
+
+TEST(HttpParser, LineFeedsInTheBodyAreData) {
+  RequestParser p;
+  const std::string req = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\na\nb";
+  ASSERT_EQ(p.parse(req), ParseStatus::complete);
+  EXPECT_EQ(p.consumed(), req.size());
+}
+
+TEST(HttpParser, HeadParsedBeforeTheBodyArrives) {
+  RequestParser p;
+  const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n";
+  EXPECT_FALSE(p.head_parsed());
+  ASSERT_EQ(p.parse(head + "abc"), ParseStatus::incomplete);
+  EXPECT_TRUE(p.head_parsed());
+  EXPECT_EQ(p.request().content_length, 1000000u);
+}
+
+}  // namespace

@@ -46,6 +46,22 @@ void overflow_with_canary() {
   });
 }
 
+// One frame far larger than the guard below the stack: without stack-clash probes the write
+// at its far end would land in whatever mapping lies below.
+[[gnu::noinline]] int big_frame() {
+  volatile char frame[280 * 1024];
+  frame[0] = 1;
+  return frame[0];
+}
+
+void overflow_with_a_big_frame() {
+  spindle::Runtime rt{spindle::Options{.workers = 1}};  // the default 256 KiB stack
+  rt.block_on([] {
+    spindle::set_task_name("big");
+    return big_frame();
+  });
+}
+
 class StackGuardDeathTest : public ::testing::Test {
  protected:
   void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
@@ -54,6 +70,11 @@ class StackGuardDeathTest : public ::testing::Test {
 TEST_F(StackGuardDeathTest, GuardPageOverflowNamesTheTask) {
   EXPECT_DEATH(overflow_with_guard_page(),
                "stack overflow in task [0-9]+ spawned at .*stack_guard_test.cpp");
+}
+
+TEST_F(StackGuardDeathTest, FrameLargerThanTheGuardHitsItAndNamesTheTask) {
+  EXPECT_DEATH(overflow_with_a_big_frame(),
+               "stack overflow in task [0-9]+ \"big\" spawned at .*stack_guard_test.cpp");
 }
 
 TEST_F(StackGuardDeathTest, CanaryOverflowNamesTheTask) {

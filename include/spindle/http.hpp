@@ -56,8 +56,11 @@ class RequestParser {
 
   /// Looks for a complete request (head and body) at the front of `buf`.
   ParseStatus parse(std::string_view buf);
-  /// After `complete`: the request.
+  /// After `complete`: the request. Also valid while head_parsed() (the body still coming).
   const Request& request() const noexcept { return req_; }
+  /// True once the head is parsed and valid, before the body is in: a server can refuse a
+  /// Content-Length it will not buffer (413) without reading the body.
+  bool head_parsed() const noexcept { return head_end_ != 0; }
   /// After `complete`: bytes of `buf` that the request took (head plus body).
   std::size_t consumed() const noexcept { return consumed_; }
   /// After `error`: what was wrong, in a few words ("bad request line", ...).
