@@ -28,6 +28,13 @@ def connect(port):
     return s
 
 
+def exchange(port, request):
+    """Sends `request` on a new connection; returns (what came back, whether it was closed)."""
+    s = connect(port)
+    s.sendall(request)
+    return read_all(s, 10)
+
+
 def read_all(s, limit_s):
     s.settimeout(limit_s)
     data = b""
@@ -54,9 +61,7 @@ def main():
     port = int(line.split()[2])
     try:
         # A plain request works.
-        s = connect(port)
-        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data, closed = read_all(s, 10)
+        data, closed = exchange(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         if b"200 OK" not in data or b"hello" not in data:
             fail("plain GET: %r" % data)
 
@@ -89,24 +94,19 @@ def main():
             fail("slow head not cut off (cut=%s after %.1f s)" % (cut, took))
 
         # A body past the limit: 413 without sending the body.
-        s = connect(port)
-        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551615\r\n\r\nab")
-        data, closed = read_all(s, 10)
+        data, closed = exchange(
+            port, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551615\r\n\r\nab")
         if b"413" not in data or not closed:
             fail("oversized body: %r closed=%s" % (data, closed))
 
         # Two Host fields: 400.
-        s = connect(port)
-        s.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
-        data, closed = read_all(s, 10)
+        data, closed = exchange(port, b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
         if b"400" not in data or b"duplicate Host" not in data:
             fail("duplicate Host: %r" % data)
 
         # Bare LF line endings: an answer at once, not a hang until a timeout.
-        s = connect(port)
         start = time.monotonic()
-        s.sendall(b"GET / HTTP/1.1\nHost: x\n\n")
-        data, closed = read_all(s, 10)
+        data, closed = exchange(port, b"GET / HTTP/1.1\nHost: x\n\n")
         if b"400" not in data or time.monotonic() - start > 5:
             fail("bare LF: %r after %.1f s" % (data, time.monotonic() - start))
 
