@@ -279,7 +279,7 @@ void Monitor::stall_report(Worker& w, std::uint32_t seen_activity, std::int64_t 
   }
   if (who.empty()) who = "a task";
   const std::string frames =
-      thread_backtrace(w.thread_.native_handle(), std::chrono::milliseconds(100));
+      thread_backtrace(w.native_thread_, std::chrono::milliseconds(100));
   last_report_ns_ = now;
   std::ostringstream line;
   line << "spindle: stall: " << who << " has held worker " << w.index << " for "

@@ -50,6 +50,15 @@ class RunnextSlot {
     return old;
   }
 
+  /// Owner of a solo slot: push() without the mode tests.
+  Fiber* push_solo(Fiber* f) noexcept {
+    // relaxed: a solo slot has no thief; the monitor's hand-off handshake orders its own
+    // accesses (runtime/monitor.hpp).
+    Fiber* old = slot_.load(std::memory_order_relaxed);
+    slot_.store(f, std::memory_order_relaxed);  // relaxed: as above
+    return old;
+  }
+
   /// Owner: empties the slot and returns what was there (nullptr if nothing).
   template <class Inside = NoSeam>
   Fiber* take(Inside&& inside = {}) noexcept {

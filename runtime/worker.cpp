@@ -139,6 +139,7 @@ std::uint32_t Worker::next_random() noexcept {
 }
 
 void Worker::loop() {
+  native_thread_ = pthread_self();
   AltSignalStack alt_stack;
   CoarseClockHold awake;  // parks stamp coarse_stamp(): keep it fresh while this thread is up
   tl_worker = this;
@@ -367,11 +368,24 @@ void Worker::push_runnext(Fiber* f) {
   }
   if (solo_) {
     // No thief touches a solo slot; the monitor may, when this worker is stuck in a task
-    // (the task itself may be the caller): the handshake keeps the two apart.
-    const bool from_task = in_task_code();
-    if (from_task) enter_scheduler();
-    if (Fiber* old = runnext.push(f)) deque.push(old);
-    if (from_task) leave_scheduler();
+    // (the task itself may be the caller): the hand-off handshake keeps the two apart, as in
+    // enter_scheduler(). The displaced task goes to the deque, which is safe to steal from.
+    // relaxed: only this thread writes it.
+    const std::uint32_t a = activity.load(std::memory_order_relaxed);
+    Fiber* old;
+    if ((a & 1) != 0) {
+      old = runnext.push_solo(f);  // scheduler code: the monitor keeps out by itself
+    } else {
+      // release: as in enter_scheduler().
+      activity.store(a + 1, std::memory_order_release);
+      order_activity_before_handoff();
+      // acquire: as in enter_scheduler().
+      if (handoff.load(std::memory_order_acquire) != 0) [[unlikely]]
+        wait_for_handoff();
+      old = runnext.push_solo(f);
+      activity.store(a + 2, std::memory_order_release);  // release: as in leave_scheduler()
+    }
+    if (old != nullptr) deque.push(old);
     return;
   }
   // relaxed: only this thread writes the count; thieves use it as a hint, not to read data.

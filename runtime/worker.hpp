@@ -8,6 +8,8 @@
 // has visibly not moved on, so a message ping-pong stays on one worker).
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -60,19 +62,22 @@ class Worker {
     // relaxed load: only this thread writes it. release store: pairs with the monitor's
     // acquire load; the monitor's process_fence() orders it before the flag load below.
     activity.store(activity.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+    order_activity_before_handoff();
     // acquire: pairs with the monitor's release store that lowers the flag after taking the
     // queues, so this thread sees what the monitor left of them.
     if (handoff.load(std::memory_order_acquire) != 0) [[unlikely]]
       wait_for_handoff();
   }
+  // Keeps the compiler from moving the load of `handoff` above the store to `activity` (the
+  // hardware's part is the monitor's process_fence()), without a full compiler barrier: the
+  // asm claims to read and write both words, and nothing else.
+  [[gnu::always_inline]] void order_activity_before_handoff() noexcept {
+    asm volatile("" : "+m"(activity), "+m"(handoff));
+  }
   void leave_scheduler() noexcept {
     // release: pairs with the monitor's acquire load, which then sees this thread's last
     // writes to its queues (the yield FIFO).
     activity.store(activity.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-  }
-  bool in_task_code() const noexcept {
-    return (activity.load(std::memory_order_relaxed) & 1) == 0;  // relaxed: own thread
   }
 
   // Called on a fiber's stack: switch to the next local fiber directly, or to this worker's
@@ -173,6 +178,10 @@ class Worker {
   std::uint32_t next_random() noexcept;
 
   std::thread thread_;
+  // The thread's own id, written by the thread itself before its first crossing of
+  // `activity` (which publishes it to the monitor; thread_ is assigned only after the
+  // thread may have started).
+  pthread_t native_thread_{};
   MachineContext sched_ctx_;
   san::FiberState san_;
   // What the fiber that switched away last asked for. Whichever context the switch lands
