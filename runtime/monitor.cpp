@@ -26,13 +26,17 @@ using std::chrono::nanoseconds;
 // worker "stuck": its queued tasks move away and a spare may stand in for it.
 constexpr std::int64_t kStuckAfterNs = 10'000'000;
 // Looks at the runtime: from 20 us after it acted, doubling while nothing needs doing, up to
-// 10 ms; at most 1 ms apart while a worker runs a task or sockets have waiters, so an overdue
-// timer, a ready socket or a stuck worker waits about a millisecond for it.
+// 10 ms; at most 1 ms apart while a task may be holding its worker or sockets have waiters,
+// so a ready socket or a stuck worker waits about a millisecond for it. Timers are served
+// at their deadlines (the monitor's wait ends there).
 constexpr std::int64_t kMinDelayNs = 20'000;
 constexpr std::int64_t kBusyDelayNs = 1'000'000;
 constexpr std::int64_t kMaxDelayNs = 10'000'000;
 // A timer this overdue was missed by the workers (all inside long tasks): the monitor fires it.
 constexpr std::int64_t kTimerGraceNs = 500'000;
+// The shortest wait for a timer while workers are busy: dense timers cost the monitor at most
+// one look per this interval.
+constexpr std::int64_t kMinTimerWaitNs = 50'000;
 // The netpoller is polled this often while workers are busy and sockets have waiters.
 constexpr std::int64_t kPollEveryNs = 1'000'000;
 // Looks in a row that found every worker asleep before the monitor sleeps too.
@@ -113,18 +117,40 @@ void Monitor::loop() {
     delay = acted ? kMinDelayNs : std::min(delay * 2, kMaxDelayNs);
     const bool busy = !runtime_idle();
     Poller* p = sched_.poller_if_any();
-    if (busy || (p != nullptr && p->waiters() > 0)) delay = std::min(delay, kBusyDelayNs);
+    // Look every millisecond while a task may be holding its worker (one was inside the same
+    // task at two looks in a row) or sockets wait; a runtime whose workers keep switching
+    // backs off to kMaxDelayNs.
+    if (suspect_ || (busy && p != nullptr && p->waiters() > 0)) {
+      delay = std::min(delay, kBusyDelayNs);
+    }
     // seq_cst: stop and wake() bump it; a bump after this load makes the wait return.
     const std::uint32_t seen = epoch_.load(std::memory_order_seq_cst);
     if (stop_.load(std::memory_order_seq_cst)) break;
-    const TimePoint until{Clock::duration(now_ns() + delay)};
+    std::int64_t wake_at = now_ns() + delay;
+    // While workers are busy, wake for the next timer (at most every kMinTimerWaitNs).
+    const std::int64_t next = sched_.timers().next_deadline_ns();
+    if (busy && next < wake_at) wake_at = std::max(next, now + kMinTimerWaitNs);
+    const TimePoint until{Clock::duration(wake_at)};
     futex_wait(epoch_, seen, &until);
   }
 }
 
 bool Monitor::serve_timers(std::int64_t now) {
   TimerHeap& timers = sched_.timers();
-  if (timers.next_deadline_ns() > now - kTimerGraceNs) return false;
+  const std::int64_t next = timers.next_deadline_ns();
+  if (next > now) return false;
+  if (next > now - kTimerGraceNs) {
+    // Due: the workers fire it as their current switch lands (Worker::complete_switch()),
+    // and the tasks it wakes run next there.
+    for (Worker* w : sched_.all_workers()) {
+      // relaxed: a request; the worker's run_due() takes the heap's lock.
+      if ((w->handoff.load(std::memory_order_relaxed) & Worker::kTimersBit) == 0)
+        w->handoff.fetch_or(Worker::kTimersBit, std::memory_order_relaxed);
+    }
+    return false;
+  }
+  // Overdue: every worker is inside a long task. Fire it here; what it wakes goes through
+  // the injection queue.
   const std::size_t fired = timers.run_due(Clock::now());
   // relaxed: a statistic.
   counters_.timers_fired.fetch_add(fired, std::memory_order_relaxed);
@@ -145,6 +171,7 @@ bool Monitor::watch_workers(std::int64_t now) {
   auto& all = sched_.all_workers();
   std::size_t stuck = 0;
   bool acted = false;
+  suspect_ = false;
   for (std::size_t i = 0; i < all.size(); ++i) {
     Worker& w = *all[i];
     Seen& s = seen_[i];
@@ -159,6 +186,7 @@ bool Monitor::watch_workers(std::int64_t now) {
       continue;
     }
     if ((a & 1) != 0) continue;  // in scheduler code (or asleep): not held by a task
+    suspect_ = true;
     const std::int64_t held = now - s.since_ns;
     if (stall_after_ns_ > 0 && held >= stall_after_ns_ && !s.reported) {
       s.reported = true;
@@ -189,7 +217,8 @@ bool Monitor::take_queues(Worker& w, std::uint32_t seen_activity) {
       w.yield_waiting_.load(std::memory_order_relaxed) || (solo_slot && w.runnext.occupied());
   if (look_inside && process_fence_available()) {
     std::lock_guard lock(w.handoff_mu);
-    w.handoff.store(1, std::memory_order_relaxed);  // relaxed: ordered by the fence below
+    // relaxed: ordered by the fence below.
+    w.handoff.fetch_or(Worker::kHandoffBit, std::memory_order_relaxed);
     process_fence();
     // acquire: pairs with the owner's release stores of activity.
     if (w.activity.load(std::memory_order_acquire) == seen_activity) {
@@ -201,7 +230,7 @@ bool Monitor::take_queues(Worker& w, std::uint32_t seen_activity) {
       while (Fiber* f = w.deque.steal()) moved.push_back(f);
     }
     // release: pairs with enter_scheduler()'s acquire load of the flag.
-    w.handoff.store(0, std::memory_order_release);
+    w.handoff.fetch_and(~Worker::kHandoffBit, std::memory_order_release);
   }
   if (moved.empty()) return false;
   counters_.handoffs.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
@@ -260,7 +289,8 @@ void Monitor::stall_report(Worker& w, std::uint32_t seen_activity, std::int64_t 
   if (process_fence_available()) {
     // Keep the owner inside its task while its record is read (as take_queues()).
     std::lock_guard lock(w.handoff_mu);
-    w.handoff.store(1, std::memory_order_relaxed);  // relaxed: ordered by the fence below
+    // relaxed: ordered by the fence below.
+    w.handoff.fetch_or(Worker::kHandoffBit, std::memory_order_relaxed);
     process_fence();
     // acquire: as in take_queues().
     if (w.activity.load(std::memory_order_acquire) == seen_activity && w.current_fiber != nullptr) {
@@ -275,11 +305,10 @@ void Monitor::stall_report(Worker& w, std::uint32_t seen_activity, std::int64_t 
         trace::record(trace::Event::stall, core, static_cast<std::uint32_t>(w.index));
     }
     // release: as in take_queues().
-    w.handoff.store(0, std::memory_order_release);
+    w.handoff.fetch_and(~Worker::kHandoffBit, std::memory_order_release);
   }
   if (who.empty()) who = "a task";
-  const std::string frames =
-      thread_backtrace(w.native_thread_, std::chrono::milliseconds(100));
+  const std::string frames = thread_backtrace(w.native_thread_, std::chrono::milliseconds(100));
   last_report_ns_ = now;
   std::ostringstream line;
   line << "spindle: stall: " << who << " has held worker " << w.index << " for "

@@ -1,8 +1,11 @@
 // The monitor: one thread per runtime that keeps it moving when its workers cannot (Go's
 // sysmon). Spindle never preempts a task's code, so a worker whose task computes for long, or
-// sits in a blocking system call, serves nothing else meanwhile. The monitor looks at every
-// worker about every millisecond while the runtime is busy and
-//  * fires timers the workers have left overdue (all of them inside long tasks);
+// sits in a blocking system call, serves nothing else meanwhile. While the runtime is busy the
+// monitor looks at every worker (every millisecond while one may be stuck, up to every 10 ms
+// while they all keep switching) and
+//  * wakes at each timer's deadline and asks the busy workers to fire it as their next
+//    switch lands (Worker::kTimersBit); fires it itself if they all leave it 0.5 ms overdue
+//    (every one inside a long task);
 //  * polls the netpoller without blocking once a millisecond while sockets have waiters;
 //  * spots a worker whose task has held it for kStuckAfter without returning to the
 //    scheduler, takes that worker's queued tasks (runnext, deque, yield FIFO) and queues them
@@ -90,6 +93,7 @@ class Monitor {
   const std::int64_t stall_after_ns_;  // 0: no stall reports
   std::vector<Seen> seen_;             // per worker and spare (Scheduler::all_workers order)
   std::int64_t last_poll_ns_ = 0;
+  bool suspect_ = false;  // the last look saw a worker inside the same task as the one before
   std::int64_t last_report_ns_ = 0;
   std::uint64_t reports_suppressed_ = 0;
   Counters counters_;

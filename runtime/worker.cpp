@@ -79,17 +79,20 @@ void fiber_entry(void* arg) {
   } else {
     core->run();
   }
+  // Nothing below switches, so the worker stays the same until exit_current().
+  Worker* const w = Worker::current();
   // Scheduler code from here on: the monitor must not take this worker's queues while the
   // core is being finished (it reads the running task's record).
-  Worker::current()->enter_scheduler();
-  note_task_failure(*core);
+  w->enter_scheduler();
+  if (core->error_ptr()) [[unlikely]]
+    note_task_failure(*core);
   // Out of the registry before the joiner wakes: a join followed by a leak check must not
   // see this task.
   if (trace::on()) [[unlikely]]
     trace::record(trace::Event::exit, core);
   core->fiber.store(nullptr, std::memory_order_relaxed);  // relaxed: diagnostics only
-  if (f->sched->registry().finish(core, Worker::current()->index)) core->release();
-  Worker::current()->exit_current();
+  if (f->sched->registry().finish(core, w->index)) core->release();
+  w->exit_current();
 }
 
 // Not inlined, and opaque to the optimiser: a fiber may resume on another thread, so the
@@ -269,11 +272,16 @@ void Worker::complete_switch() {
     case Action::none:
       break;
   }
-  // Due timers, whatever the load: one load of the earliest deadline against the coarse
-  // clock (runtime/coarse_clock.hpp) on every switch. Here, not before the switch: a parking
-  // fiber holds its channel's lock until just above, and a timer may close that channel.
-  if (sched.timers().next_deadline_ns() <= coarse_now_ns() && sim == nullptr) [[unlikely]]
-    sched.timers().run_due(Clock::now());
+  // Due timers, whatever the load: the monitor raises kTimersBit when one is due. Here, not
+  // before the switch: a parking fiber holds its channel's lock until just above, and a
+  // timer may close that channel. relaxed: a request; run_due() takes the heap's lock.
+  if ((handoff.load(std::memory_order_relaxed) & kTimersBit) != 0) [[unlikely]]
+    run_flagged_timers();
+}
+
+void Worker::run_flagged_timers() {
+  handoff.fetch_and(~kTimersBit, std::memory_order_relaxed);  // relaxed: as above
+  sched.timers().run_due(Clock::now());
 }
 
 void Worker::trace_switch_out(Fiber* f, Action a) noexcept {
@@ -292,8 +300,10 @@ void Worker::trace_switch_out(Fiber* f, Action a) noexcept {
   }
 }
 
-void Worker::switch_out(Fiber* f, Action a, bool exits) {
+// Inlined into its three callers: park_current() (every channel wait) must not pay a call.
+[[gnu::always_inline]] inline void Worker::switch_out(Fiber* f, Action a, bool exits) {
   if (!exits) enter_scheduler();  // an exiting fiber entered in fiber_entry()
+  if (pending_ != nullptr) flush_pending();
   if (!f->canary_intact()) report_stack_overflow(*f);
   if (trace::on()) [[unlikely]]
     trace_switch_out(f, a);
@@ -367,25 +377,18 @@ void Worker::push_runnext(Fiber* f) {
     return;
   }
   if (solo_) {
-    // No thief touches a solo slot; the monitor may, when this worker is stuck in a task
-    // (the task itself may be the caller): the hand-off handshake keeps the two apart, as in
-    // enter_scheduler(). The displaced task goes to the deque, which is safe to steal from.
-    // relaxed: only this thread writes it.
-    const std::uint32_t a = activity.load(std::memory_order_relaxed);
-    Fiber* old;
-    if ((a & 1) != 0) {
-      old = runnext.push_solo(f);  // scheduler code: the monitor keeps out by itself
-    } else {
-      // release: as in enter_scheduler().
-      activity.store(a + 1, std::memory_order_release);
-      order_activity_before_handoff();
-      // acquire: as in enter_scheduler().
-      if (handoff.load(std::memory_order_acquire) != 0) [[unlikely]]
-        wait_for_handoff();
-      old = runnext.push_solo(f);
-      activity.store(a + 2, std::memory_order_release);  // release: as in leave_scheduler()
+    // No thief touches a solo slot, but the monitor may take it, under the hand-off
+    // handshake, while this worker is stuck in a task: so a task's own code never writes it.
+    // A wake-up from a task's code waits in pending_ until that task switches
+    // (flush_pending()); the task it displaces goes to the deque, which is safe to steal.
+    // relaxed: only this thread writes activity.
+    if ((activity.load(std::memory_order_relaxed) & 1) == 0) {
+      Fiber* old = pending_;
+      pending_ = f;
+      if (old != nullptr) deque.push(old);
+      return;
     }
-    if (old != nullptr) deque.push(old);
+    if (Fiber* old = runnext.push_solo(f)) deque.push(old);
     return;
   }
   // relaxed: only this thread writes the count; thieves use it as a hint, not to read data.
@@ -394,6 +397,12 @@ void Worker::push_runnext(Fiber* f) {
 }
 
 Fiber* Worker::take_runnext() noexcept { return runnext.take(); }
+
+void Worker::flush_pending() noexcept {
+  Fiber* f = pending_;
+  pending_ = nullptr;
+  if (Fiber* old = runnext.push_solo(f)) deque.push(old);
+}
 
 void Worker::push_yield(Fiber* f) noexcept {
   f->next = nullptr;
@@ -433,6 +442,8 @@ Fiber* Worker::find_local(bool poll_global) {
   // a multiple of the interval: that round polls the injection queue too.
   if (poll_global && (tick_ % kGlobalPollInterval == 0 || ++tick_ % kGlobalPollInterval == 0)) {
     ++tick_;
+    // Due timers too (also without the monitor's request): the coarse clock is a load.
+    if (sched.timers().next_deadline_ns() <= coarse_now_ns()) sched.timers().run_due(Clock::now());
     // Fairness: neither outside spawns nor yielded tasks wait behind a busy local queue.
     if (Fiber* f = find_global()) return f;
     if (Fiber* f = pop_yield()) return f;

@@ -65,7 +65,7 @@ class Worker {
     order_activity_before_handoff();
     // acquire: pairs with the monitor's release store that lowers the flag after taking the
     // queues, so this thread sees what the monitor left of them.
-    if (handoff.load(std::memory_order_acquire) != 0) [[unlikely]]
+    if ((handoff.load(std::memory_order_acquire) & kHandoffBit) != 0) [[unlikely]]
       wait_for_handoff();
   }
   // Keeps the compiler from moving the load of `handoff` above the store to `activity` (the
@@ -146,6 +146,10 @@ class Worker {
   // read by the monitor; `handoff` is raised by the monitor, under `handoff_mu`, while it
   // takes this worker's queued tasks.
   alignas(64) std::atomic<std::uint32_t> activity{1};
+  // Requests from the monitor: kHandoffBit while it takes this worker's queued tasks (under
+  // handoff_mu); kTimersBit when a timer is due, which the worker fires once its current
+  // switch has landed (complete_switch()). One load per switch tests both, on this line.
+  static constexpr std::uint32_t kHandoffBit = 1, kTimersBit = 2;
   std::atomic<std::uint32_t> handoff{0};
   std::mutex handoff_mu;
   // Spares only, and the futex word a dormant spare waits on: kSpareExited while it has no
@@ -166,6 +170,8 @@ class Worker {
   bool spare_wait();
   void hand_back_queues();
   void wait_for_handoff() noexcept;
+  void flush_pending() noexcept;
+  void run_flagged_timers();
   void run(Fiber* f);
   Fiber* find_local(bool poll_global);
   Fiber* find_work(bool look_at_runnext = true);
@@ -190,6 +196,9 @@ class Worker {
   Fiber* action_fiber_ = nullptr;
   Waiter* action_waiter_ = nullptr;
   ChanLock* action_lock_ = nullptr;  // Action::park: released after the switch
+  // A solo worker's wake-up from a task's code, moved into runnext when that task switches
+  // (push_runnext()). Owner only; the monitor never sees it.
+  Fiber* pending_ = nullptr;
   Fiber* yield_head_ = nullptr;
   Fiber* yield_tail_ = nullptr;
   // Whether the yield FIFO holds a task: written by the owner, read by the monitor.
