@@ -39,8 +39,9 @@ constexpr std::int64_t kTimerGraceNs = 500'000;
 constexpr std::int64_t kMinTimerWaitNs = 50'000;
 // The netpoller is polled this often while workers are busy and sockets have waiters.
 constexpr std::int64_t kPollEveryNs = 1'000'000;
-// Looks in a row that found every worker asleep before the monitor sleeps too.
-constexpr int kIdleLooks = 4;
+// How long the runtime must stay idle before the monitor sleeps too: a runtime woken every
+// few milliseconds then costs no futex wake-up of the monitor per wake-up of a worker.
+constexpr std::int64_t kIdleLingerNs = 20'000'000;
 // Stall reports: at most one per this interval (the rest are counted and summarised).
 constexpr std::int64_t kReportEveryNs = 1'000'000'000;
 
@@ -95,17 +96,19 @@ void Monitor::sleep_while_idle() {
 
 void Monitor::loop() {
   std::int64_t delay = kMinDelayNs;
-  int idle_looks = 0;
+  std::int64_t idle_since = -1;  // when the runtime was first seen idle; -1: busy
   while (!stop_.load(std::memory_order_seq_cst)) {
     if (runtime_idle()) {
-      if (++idle_looks >= kIdleLooks) {
+      const std::int64_t t = now_ns();
+      if (idle_since < 0) idle_since = t;
+      if (t - idle_since >= kIdleLingerNs) {
         sleep_while_idle();
-        idle_looks = 0;
+        idle_since = -1;
         delay = kMinDelayNs;
         continue;
       }
     } else {
-      idle_looks = 0;
+      idle_since = -1;
     }
     // The coarse clock is the workers' timer check; a ticker starved by a loaded machine
     // must not make every timer wait for this look.

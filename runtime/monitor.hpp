@@ -12,8 +12,8 @@
 //    where other threads find them, and starts a spare thread while fewer than `workers`
 //    threads are free to run tasks (Go's handoffp);
 //  * prints stall reports (Options::stall_report).
-// It sleeps on a futex while every worker sleeps, so an idle runtime pays nothing for it; the
-// first worker to wake wakes it (Scheduler::monitor_wake). A testing::Simulation has none.
+// It sleeps on a futex once every worker has slept for 20 ms, so an idle runtime pays nothing for
+// it; the first worker to wake wakes it (Scheduler::monitor_wake). A testing::Simulation has none.
 //
 // Taking a stuck worker's queues. The deque and a shared runnext slot have thread-safe
 // steals. The yield FIFO, and the runnext slot of a runtime's only worker, take plain accesses

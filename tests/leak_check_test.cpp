@@ -76,13 +76,20 @@ TEST(LeakCheck, BlockedTaskIsReportedWithSpawnSiteAndState) {
 
 TEST(LeakCheck, StatesNameWhatTasksWaitOn) {
   spindle::Runtime rt{quiet()};
-  auto sleeper = rt.spawn([] { spindle::sleep_for(200ms); });
+  auto sleeper = rt.spawn([] { spindle::sleep_for(1s); });
   Gate gate;
   auto blocked = rt.spawn([&] { gate.block(); });
   auto joiner = rt.spawn([&] { blocked.join(); });
-  std::this_thread::sleep_for(30ms);
+  // Wait for both to block (bounded: on a loaded machine they may take a while to start).
   std::string states;
-  for (const auto& t : rt.tasks()) states += t.state + ";";
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  do {
+    std::this_thread::sleep_for(2ms);
+    states.clear();
+    for (const auto& t : rt.tasks()) states += t.state + ";";
+  } while (
+      (states.find("sleep") == std::string::npos || states.find("join") == std::string::npos) &&
+      std::chrono::steady_clock::now() < give_up);
   EXPECT_NE(states.find("sleep"), std::string::npos) << states;
   EXPECT_NE(states.find("join"), std::string::npos) << states;
   gate.release();

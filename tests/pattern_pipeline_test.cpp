@@ -177,7 +177,8 @@ TEST(PatternPipeline, CancellingMidPipelineClosesEveryStageAndLeavesNoTask) {
 TEST(PatternPipeline, TimeoutContextStopsAnEndlessPipeline) {
   spindle::Runtime rt{spindle::Options{.workers = 2}};
   rt.block_on([] {
-    auto [ctx, cancel] = spindle::with_timeout(spindle::background(), 20ms);
+    // Long enough for a batch to come out on a loaded machine under a sanitizer.
+    auto [ctx, cancel] = spindle::with_timeout(spindle::background(), 200ms);
     auto start = spindle::Clock::now();
     auto out = spindle::flow(ctx, spindle::repeat_fn(ctx, [] { return 1; })) |
                spindle::stage::map([](int v) { return v + 1; }) | spindle::stage::batch(16, 5ms);

@@ -46,11 +46,16 @@ void overflow_with_canary() {
   });
 }
 
-// One frame far larger than the guard below the stack: without stack-clash probes the write
-// at its far end would land in whatever mapping lies below.
+// One frame larger than the stack and its guard together: without stack-clash probes the
+// write at its far end would land in whatever lies below the stack's mapping (another stack,
+// or nothing: a bare SIGSEGV). The probes touch every page on the way down and fault in the
+// guard first. The asm makes the whole array exist (compilers shrink an array of which one
+// element is used).
 [[gnu::noinline]] int big_frame() {
-  volatile char frame[280 * 1024];
+  char frame[544 * 1024];
+  asm volatile("" : : "r"(frame) : "memory");
   frame[0] = 1;
+  asm volatile("" : : "r"(frame) : "memory");
   return frame[0];
 }
 
