@@ -110,8 +110,9 @@ void Monitor::loop() {
     } else {
       idle_since = -1;
     }
-    // The coarse clock is the workers' timer check; a ticker starved by a loaded machine
-    // must not make every timer wait for this look.
+    counters_.looks.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+    // The coarse clock serves the workers' fairness-turn timer check; a ticker starved by a
+    // loaded machine must not hold those checks back.
     coarse_clock_refresh();
     const std::int64_t now = now_ns();
     bool acted = serve_timers(now);
@@ -331,7 +332,8 @@ void Monitor::stall_report(Worker& w, std::uint32_t seen_activity, std::int64_t 
 std::string Monitor::diagnostics() const {
   std::ostringstream out;
   // relaxed: statistics.
-  out << " monitor_timers_fired=" << counters_.timers_fired.load(std::memory_order_relaxed)
+  out << " monitor_looks=" << counters_.looks.load(std::memory_order_relaxed)
+      << " monitor_timers_fired=" << counters_.timers_fired.load(std::memory_order_relaxed)
       << " monitor_polls=" << counters_.polls.load(std::memory_order_relaxed)
       << " handoffs=" << counters_.handoffs.load(std::memory_order_relaxed)
       << " tasks_handed_off=" << counters_.tasks_moved.load(std::memory_order_relaxed)

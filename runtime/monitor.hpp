@@ -59,6 +59,7 @@ class Monitor {
 
   /// Counters for Runtime::diagnostics().
   struct Counters {
+    std::atomic<std::uint64_t> looks{0};           // looks at the runtime (wake-ups)
     std::atomic<std::uint64_t> timers_fired{0};    // overdue timer runs by the monitor
     std::atomic<std::uint64_t> polls{0};           // netpoller polls by the monitor
     std::atomic<std::uint64_t> handoffs{0};        // stuck workers whose queues it took
