@@ -102,47 +102,64 @@ bool TimerHeap::cancel(TimerNode& node) noexcept {
   return false;
 }
 
-std::size_t TimerHeap::run_due(TimePoint now) {
-  std::size_t fired = 0;
-  for (;;) {
+std::size_t TimerHeap::run_due(TimePoint now, Order order) {
+  // Due nodes are taken a batch at a time. A worker fires them latest first: a callback that
+  // wakes a task puts it in that worker's runnext slot and pushes the one it displaces onto
+  // the deque, so firing in reverse leaves the earliest task in runnext and the rest popping
+  // in deadline order. Any other thread fires them earliest first: what they wake goes
+  // through the injection queue, first in, first out. Either way sleepers due together wake
+  // in the order of their deadlines.
+  struct Due {
     TimerNode* node;
     bool self_deleting;
     bool periodic;
+  };
+  constexpr std::size_t kBatch = 32;
+  std::size_t fired = 0;
+  for (;;) {
+    Due batch[kBatch];
+    std::size_t n = 0;
     {
       std::lock_guard lock(mu_);
-      if (heap_.empty() || heap_[0]->when > now) {
-        update_next_locked();
-        return fired;
+      while (n < kBatch && !heap_.empty() && heap_[0]->when <= now) {
+        TimerNode* node = heap_[0];
+        remove_at(0);
+        // Read before the callback: once it has run, the owner may be on its way to freeing
+        // the node, and only the final state store below may touch it.
+        batch[n++] = {node, node->self_deleting, node->period.count() > 0};
+        node->state.store(TimerNode::kFiring, std::memory_order_relaxed);  // under mu_
       }
-      node = heap_[0];
-      remove_at(0);
       update_next_locked();
-      // Read before the callback: once it has run, the owner may be on its way to freeing
-      // the node, and only the final state store below may touch it.
-      self_deleting = node->self_deleting;
-      periodic = node->period.count() > 0;
-      node->state.store(TimerNode::kFiring, std::memory_order_relaxed);  // under mu_
     }
-    ++fired;
-    node->callback(*node);
-    if (self_deleting) continue;  // the callback freed it
-    bool rearmed = false;
-    if (periodic) {
-      std::lock_guard lock(mu_);
-      // relaxed: under mu_; cancel() sets kCancelled only after seeing kFiring end.
-      if (node->state.load(std::memory_order_relaxed) == TimerNode::kFiring) {
-        node->when += node->period;
-        if (node->when <= now) node->when = now + node->period;  // skip missed ticks, as Go
-        push_locked(*node);
-        update_next_locked();
-        rearmed = true;
-      }
+    if (n == 0) return fired;
+    fired += n;
+    for (std::size_t k = 0; k < n; ++k) {
+      const Due& d = batch[order == Order::latest_first ? n - 1 - k : k];
+      fire(d.node, d.self_deleting, d.periodic, now);
     }
-    if (!rearmed) {
-      // release: pairs with cancel()'s acquire spin: the callback's effects happen-before
-      // the owner frees the node.
-      node->state.store(TimerNode::kDone, std::memory_order_release);
+    if (n < kBatch) return fired;
+  }
+}
+
+void TimerHeap::fire(TimerNode* node, bool self_deleting, bool periodic, TimePoint now) {
+  node->callback(*node);
+  if (self_deleting) return;  // the callback freed it
+  bool rearmed = false;
+  if (periodic) {
+    std::lock_guard lock(mu_);
+    // relaxed: under mu_; cancel() sets kCancelled only after seeing kFiring end.
+    if (node->state.load(std::memory_order_relaxed) == TimerNode::kFiring) {
+      node->when += node->period;
+      if (node->when <= now) node->when = now + node->period;  // skip missed ticks, as Go
+      push_locked(*node);
+      update_next_locked();
+      rearmed = true;
     }
+  }
+  if (!rearmed) {
+    // release: pairs with cancel()'s acquire spin: the callback's effects happen-before the
+    // owner frees the node.
+    node->state.store(TimerNode::kDone, std::memory_order_release);
   }
 }
 

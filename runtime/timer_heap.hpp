@@ -32,8 +32,11 @@ class TimerHeap {
   void add(TimerNode& node);
   bool cancel(TimerNode& node) noexcept;
 
-  /// Fires every node due at `now`; returns how many fired.
-  std::size_t run_due(TimePoint now);
+  /// In which order run_due() fires the nodes due together (see there).
+  enum class Order : std::uint8_t { earliest_first, latest_first };
+  /// Fires every node due at `now`; returns how many fired. A worker passes latest_first
+  /// (the tasks it wakes go into its runnext slot); other threads earliest_first.
+  std::size_t run_due(TimePoint now, Order order = Order::earliest_first);
 
   /// Expiry of the earliest pending node in Clock nanoseconds, or kNever.
   std::int64_t next_deadline_ns() const noexcept {
@@ -54,6 +57,8 @@ class TimerHeap {
   void remove_at(std::size_t i);
   void push_locked(TimerNode& node);
   void update_next_locked();
+  // Runs one due node's callback (it is kFiring), then re-arms or retires it.
+  void fire(TimerNode* node, bool self_deleting, bool periodic, TimePoint now);
 
   mutable std::mutex mu_;
   std::vector<TimerNode*> heap_;

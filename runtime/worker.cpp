@@ -281,7 +281,7 @@ void Worker::complete_switch() {
 
 void Worker::run_flagged_timers() {
   handoff.fetch_and(~kTimersBit, std::memory_order_relaxed);  // relaxed: as above
-  sched.timers().run_due(Clock::now());
+  sched.timers().run_due(Clock::now(), TimerHeap::Order::latest_first);
 }
 
 void Worker::trace_switch_out(Fiber* f, Action a) noexcept {
@@ -443,7 +443,9 @@ Fiber* Worker::find_local(bool poll_global) {
   if (poll_global && (tick_ % kGlobalPollInterval == 0 || ++tick_ % kGlobalPollInterval == 0)) {
     ++tick_;
     // Due timers too (also without the monitor's request): the coarse clock is a load.
-    if (sched.timers().next_deadline_ns() <= coarse_now_ns()) sched.timers().run_due(Clock::now());
+    if (sched.timers().next_deadline_ns() <= coarse_now_ns()) {
+      sched.timers().run_due(Clock::now(), TimerHeap::Order::latest_first);
+    }
     // Fairness: neither outside spawns nor yielded tasks wait behind a busy local queue.
     if (Fiber* f = find_global()) return f;
     if (Fiber* f = pop_yield()) return f;
@@ -533,7 +535,8 @@ Fiber* Worker::find_work(bool look_at_runnext) {
   if (sim != nullptr) return sim->next();
   if (Fiber* f = find_local(true)) return f;
   TimerHeap& timers = sched.timers();
-  if (timers.next_deadline_ns() != TimerHeap::kNever && timers.run_due(Clock::now()) > 0) {
+  if (timers.next_deadline_ns() != TimerHeap::kNever &&
+      timers.run_due(Clock::now(), TimerHeap::Order::latest_first) > 0) {
     if (Fiber* f = find_local(true)) return f;
   }
   // Sockets became ready? (Non-blocking; skipped while a sleeper blocks in epoll_wait.)

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <random>
@@ -147,6 +148,35 @@ TEST(Timers, CancelAfterTheRuntimeIsGoneIsHarmless) {
   // The node outlived the runtime whose heap it was armed on (a context with a deadline,
   // say): cancelling it must not touch the dead heap.
   EXPECT_FALSE(spindle::detail::timer_cancel(*node));
+}
+
+}  // namespace
+
+namespace {
+
+// A worker fires the nodes due together latest first (the tasks they wake then run earliest
+// first: each wake-up goes into runnext and displaces the later one onto the deque). The
+// batch is bounded; batches come in deadline order.
+TEST(TimerHeap, LatestFirstReversesEachBatchOfDueNodes) {
+  for (const int count : {20, 70}) {
+    TimerHeap heap(nullptr);
+    Recorder rec;
+    std::vector<std::unique_ptr<TimerNode>> nodes;
+    for (int i = 0; i < count; ++i) {
+      nodes.push_back(std::make_unique<TimerNode>(&record, &rec));
+      const int w = (i * 37) % count;  // distinct deadlines, added out of order
+      nodes.back()->when = spindle::TimePoint(spindle::Clock::duration(w));
+      heap.add(*nodes.back());
+    }
+    EXPECT_EQ(heap.run_due(spindle::TimePoint(spindle::Clock::duration(count)),
+                           TimerHeap::Order::latest_first),
+              static_cast<std::size_t>(count));
+    std::vector<int> expected;
+    for (int start = 0; start < count; start += 32) {
+      for (int w = std::min(start + 32, count) - 1; w >= start; --w) expected.push_back(w);
+    }
+    EXPECT_EQ(rec.fired, expected) << count << " nodes";
+  }
 }
 
 }  // namespace
