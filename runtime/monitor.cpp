@@ -45,6 +45,24 @@ constexpr std::int64_t kIdleLingerNs = 20'000'000;
 // Stall reports: at most one per this interval (the rest are counted and summarised).
 constexpr std::int64_t kReportEveryNs = 1'000'000'000;
 
+// The hand-off handshake (monitor.hpp): runs `fn` while `w`'s thread is kept inside the task
+// it was running when its activity read `seen` (it waits on handoff_mu if it tries to leave);
+// false, without running `fn`, when that thread has moved on or the fence is not offered.
+template <class Fn>
+bool with_owner_held(Worker& w, std::uint32_t seen, Fn&& fn) {
+  if (!process_fence_available()) return false;
+  std::lock_guard lock(w.handoff_mu);
+  // relaxed: ordered by the fence below.
+  w.handoff.fetch_or(Worker::kHandoffBit, std::memory_order_relaxed);
+  process_fence();
+  // acquire: pairs with the owner's release stores of activity.
+  const bool held = w.activity.load(std::memory_order_acquire) == seen;
+  if (held) fn();
+  // release: pairs with enter_scheduler()'s acquire load of the flag.
+  w.handoff.fetch_and(~Worker::kHandoffBit, std::memory_order_release);
+  return held;
+}
+
 std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -219,22 +237,15 @@ bool Monitor::take_queues(Worker& w, std::uint32_t seen_activity) {
   // relaxed: hints; a task that arrives after the look is taken at the next one.
   const bool look_inside =
       w.yield_waiting_.load(std::memory_order_relaxed) || (solo_slot && w.runnext.occupied());
-  if (look_inside && process_fence_available()) {
-    std::lock_guard lock(w.handoff_mu);
-    // relaxed: ordered by the fence below.
-    w.handoff.fetch_or(Worker::kHandoffBit, std::memory_order_relaxed);
-    process_fence();
-    // acquire: pairs with the owner's release stores of activity.
-    if (w.activity.load(std::memory_order_acquire) == seen_activity) {
+  if (look_inside) {
+    with_owner_held(w, seen_activity, [&] {
       while (Fiber* f = w.pop_yield()) moved.push_back(f);
       if (solo_slot) {
         if (Fiber* f = w.runnext.take()) moved.push_back(f);
       }
       // Tasks the stuck task itself woke since the steals above.
       while (Fiber* f = w.deque.steal()) moved.push_back(f);
-    }
-    // release: pairs with enter_scheduler()'s acquire load of the flag.
-    w.handoff.fetch_and(~Worker::kHandoffBit, std::memory_order_release);
+    });
   }
   if (moved.empty()) return false;
   counters_.handoffs.fetch_add(1, std::memory_order_relaxed);  // relaxed: statistics
@@ -289,28 +300,18 @@ void Monitor::stall_report(Worker& w, std::uint32_t seen_activity, std::int64_t 
     return;
   }
   std::string who;
-  const TaskCore* core = nullptr;
-  if (process_fence_available()) {
-    // Keep the owner inside its task while its record is read (as take_queues()).
-    std::lock_guard lock(w.handoff_mu);
-    // relaxed: ordered by the fence below.
-    w.handoff.fetch_or(Worker::kHandoffBit, std::memory_order_relaxed);
-    process_fence();
-    // acquire: as in take_queues().
-    if (w.activity.load(std::memory_order_acquire) == seen_activity && w.current_fiber != nullptr) {
-      core = w.current_fiber->task;
-      const TaskInfo info = sched_.registry().describe_live(*core);
-      std::ostringstream out;
-      out << "task " << info.id;
-      if (!info.name.empty()) out << " \"" << info.name << '"';
-      out << " (spawned at " << info.file << ':' << info.line << ')';
-      who = out.str();
-      if (trace::on())
-        trace::record(trace::Event::stall, core, static_cast<std::uint32_t>(w.index));
-    }
-    // release: as in take_queues().
-    w.handoff.fetch_and(~Worker::kHandoffBit, std::memory_order_release);
-  }
+  // The owner stays inside its task while its record is read.
+  with_owner_held(w, seen_activity, [&] {
+    if (w.current_fiber == nullptr) return;
+    const TaskCore* core = w.current_fiber->task;
+    const TaskInfo info = sched_.registry().describe_live(*core);
+    std::ostringstream out;
+    out << "task " << info.id;
+    if (!info.name.empty()) out << " \"" << info.name << '"';
+    out << " (spawned at " << info.file << ':' << info.line << ')';
+    who = out.str();
+    if (trace::on()) trace::record(trace::Event::stall, core, static_cast<std::uint32_t>(w.index));
+  });
   if (who.empty()) who = "a task";
   const std::string frames = thread_backtrace(w.native_thread_, std::chrono::milliseconds(100));
   last_report_ns_ = now;

@@ -69,7 +69,6 @@ class Monitor {
     std::atomic<std::uint64_t> stalls{0};          // stall episodes seen (stall_report set)
     std::atomic<std::uint64_t> stall_reports{0};   // stall lines printed
   };
-  const Counters& counters() const noexcept { return counters_; }
   std::string diagnostics() const;
 
  private:

@@ -219,7 +219,6 @@ class Scheduler {
   void monitor_wake() noexcept {
     if (monitor_ != nullptr) monitor_->wake();
   }
-  const Monitor* monitor() const noexcept { return monitor_.get(); }
 
   bool shutting_down() const noexcept {
     // acquire: pairs with the release in ~Scheduler; fibers see teardown's earlier writes.

@@ -160,7 +160,6 @@ class Worker {
   std::atomic<std::uint32_t> spare_state{kSpareExited};
   // Raised by the monitor when a spare is no longer needed; the spare drops it as it retires.
   std::atomic<bool> retire{false};
-  bool started() const noexcept { return thread_.joinable(); }
 
  private:
   friend class Monitor;
