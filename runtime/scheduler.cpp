@@ -32,6 +32,8 @@ namespace spindle::detail {
 namespace {
 
 constexpr std::size_t kWorkerStackCache = 64;  // free stacks a worker keeps for itself
+// Free stacks a spawner keeps in the shared pool (reserve_stack()).
+constexpr std::size_t kPoolReserve = 64;
 // Spare workers the monitor may run beside the `workers`, to stand in for stuck ones: every
 // worker of a small runtime, and a bounded number for a large one.
 constexpr std::size_t kMaxSpares = 64;
@@ -319,6 +321,8 @@ Fiber* Scheduler::acquire_fiber(Worker* w) {
     if (pool_free_ != nullptr) {
       Fiber* f = pool_free_;
       pool_free_ = f->next;
+      // relaxed: a hint for reserve_stack(); the list itself is under pool_mu_.
+      pool_count_.store(pool_count_.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
       return f;
     }
   }
@@ -338,18 +342,22 @@ void Scheduler::release_fiber(Worker* w, Fiber* f) noexcept {
     ++w->free_count;
     return;
   }
+  push_pool(f);
+}
+
+void Scheduler::push_pool(Fiber* f) noexcept {
   std::lock_guard lock(pool_mu_);
   f->next = pool_free_;
   pool_free_ = f;
+  // relaxed: see acquire_fiber().
+  pool_count_.store(pool_count_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-void Scheduler::ensure_stack_available(Worker* w) {
+void Scheduler::reserve_stack(Worker* w) {
   if (w != nullptr && w->free_fibers != nullptr) return;
-  {
-    std::lock_guard lock(pool_mu_);
-    if (pool_free_ != nullptr) return;
-  }
-  release_fiber(w, new_fiber());
+  // relaxed: a hint; a stale count at worst maps one stack early or one late.
+  if (pool_count_.load(std::memory_order_relaxed) >= (sim_ != nullptr ? 1 : kPoolReserve)) return;
+  release_fiber(nullptr, new_fiber());
 }
 
 void Scheduler::spawn(TaskCore* core) {
@@ -360,9 +368,14 @@ void Scheduler::spawn(TaskCore* core) {
         "spindle: spawn onto a testing::Simulation from outside it (another thread or runtime); "
         "only the simulation's own tasks and Simulation::run may start its tasks");
   }
-  // The stack is bound when the task first runs, but running out of stacks must surface
-  // here, at the spawn: make sure one is in reserve (mapping one throws when it cannot).
-  ensure_stack_available(w);
+  // A task takes a free stack when it first runs: a task that ends without blocking hands
+  // its stack on to the next, and spawning many short tasks touches few stacks. A spawner
+  // with no stack of its own at hand keeps the shared pool stocked instead (mapping one
+  // throws when it cannot, so running out of stacks surfaces here). While the spawned tasks
+  // block and keep their stacks, the workers that start them drain the pool, and the
+  // spawner pays for their stacks (the mapping, the first page's fault), as Go's pays for its
+  // goroutines': its tasks start in step with it instead of queueing behind page faults.
+  reserve_stack(w);
   // relaxed: ids need uniqueness, not order.
   core->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
   core->runtime_id = id_;

@@ -244,7 +244,10 @@ class Scheduler {
  private:
   void make_runnable_slow(Fiber* f, Worker* w);
   Fiber* new_fiber();
-  void ensure_stack_available(Worker* w);
+  // Makes sure a stack is free for a task spawned from `w` (nullptr: another thread) to take
+  // when it first runs; throws when one is needed and cannot be mapped.
+  void reserve_stack(Worker* w);
+  void push_pool(Fiber* f) noexcept;
   void wait_quiescent();
   void unwind_all();
 
@@ -272,6 +275,8 @@ class Scheduler {
   // Stack pool shared by all workers, behind the per-worker caches.
   mutable std::mutex pool_mu_;
   Fiber* pool_free_ = nullptr;
+  // Stacks on pool_free_, written under pool_mu_; spawn() reads it without the lock.
+  std::atomic<std::size_t> pool_count_{0};
   std::vector<Fiber*> all_fibers_;  // every fiber ever made; teardown walks it
   std::atomic<int> weakest_guard_{0};
 

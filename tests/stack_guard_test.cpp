@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "runtime/fiber.hpp"
 #include "runtime/stack.hpp"
@@ -117,6 +118,32 @@ TEST(StackGuard, StacksAreReused) {
   });
   // One stack for the root task, one reused for every child.
   EXPECT_NE(rt.diagnostics().find("stacks=2 "), std::string::npos) << rt.diagnostics();
+}
+
+std::size_t stacks_made(spindle::Runtime& rt) {
+  const std::string d = rt.diagnostics();
+  const auto at = d.find(" stacks=");
+  return at == std::string::npos ? 0 : std::stoul(d.substr(at + 8));
+}
+
+// A spawner with no free stack of its own keeps a bounded reserve in the shared pool: the
+// tasks it queues find their stacks made (by the spawner, not by the workers that start
+// them), and a long burst of spawns maps no more than the reserve ahead of the tasks.
+TEST(StackGuard, SpawnerStocksABoundedReserveOfStacks) {
+  spindle::Runtime rt{spindle::Options{.workers = 1}};
+  std::size_t after_ten = 0, after_burst = 0;
+  rt.block_on([&] {
+    std::vector<spindle::Task<void>> tasks;
+    // One worker, busy here: none of these starts before the joins below.
+    for (int i = 0; i < 10; ++i) tasks.push_back(spindle::spawn([] {}));
+    after_ten = stacks_made(rt);
+    for (int i = 0; i < 1000; ++i) tasks.push_back(spindle::spawn([] {}));
+    after_burst = stacks_made(rt);
+    for (auto& t : tasks) t.join();
+  });
+  EXPECT_GE(after_ten, 11u);  // the root's own, and one per queued task
+  EXPECT_LE(after_burst, 2u + 64u);
+  EXPECT_LE(stacks_made(rt), 2u + 64u);  // the queued tasks ran on the reserve, reusing it
 }
 
 }  // namespace
