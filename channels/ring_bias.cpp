@@ -4,12 +4,10 @@
 #include <cstdint>
 
 #include "runtime/process_fence.hpp"
-#include "spindle/detail/chan_lock.hpp"
 #include "spindle/detail/chan_ring.hpp"
+#include "spindle/detail/spin_lock.hpp"
 
 namespace spindle::detail {
-
-constinit thread_local const void* t_chan_owner_tag = nullptr;
 
 namespace {
 // The mark of a revocation under way: never any thread's tag.

@@ -1,12 +1,9 @@
 // The non-template half of select: the engine every blocking channel operation runs
-// (protocol in include/spindle/detail/chan_select.hpp), and its random source.
-#include <chrono>
+// (protocol in include/spindle/detail/chan_select.hpp).
 #include <cstdint>
 #include <memory>
-#include <thread>
 #include <vector>
 
-#include "runtime/sim_core.hpp"
 #include "spindle/detail/chan_select.hpp"
 #include "spindle/detail/waiter.hpp"
 #include "spindle/task.hpp"
@@ -80,20 +77,6 @@ class Enrolment {
 };
 
 }  // namespace
-
-constinit thread_local std::uint64_t t_select_rng = 0;
-
-std::size_t select_random_below_slow(std::size_t bound) noexcept {
-  // Under a simulation the choice comes from its seed, so a run replays.
-  if (SimCore* sim = t_current_sim; sim != nullptr)
-    return static_cast<std::size_t>(sim->random(bound));
-  const auto t =
-      static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  const auto id =
-      static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-  t_select_rng = (t ^ (id * 0x9e3779b97f4a7c15ULL)) | 1;  // odd: never zero again
-  return select_random_below(bound);
-}
 
 void block_forever(WaitKind kind) {
   for (;;) {

@@ -18,8 +18,9 @@
 namespace spindle_perf {
 
 /// Stack size of Boost.Fiber fibers in these benchmarks. Boost's default (128 KiB from
-/// malloc, i.e. an mmap/munmap pair and fresh page faults per fiber) makes it ~10x slower;
-/// Boost's own skynet example uses 2 pages. 16 KiB is plenty for the bodies measured here.
+/// malloc, i.e. an mmap/munmap pair and fresh page faults per fiber) would make the
+/// benchmarks measure the kernel's mappings rather than the fibers; Boost's own skynet
+/// example uses 2 pages. 16 KiB is plenty for the bodies measured here.
 inline constexpr std::size_t kFiberStackBytes = 16 * 1024;
 
 inline boost::fibers::fixedsize_stack fiber_stack() {

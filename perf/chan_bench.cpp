@@ -1,4 +1,4 @@
-// The channel benchmarks of issue 3, against Go's perf/go/chan.go:
+// The channel benchmarks, against Go's perf/go/chan.go:
 //
 //   chan_pingpong        round trips over two unbuffered channels (t_op: one round trip)
 //   chan_spsc_1024       one producer, one consumer, capacity 1024 (t_op: one message)
@@ -16,10 +16,10 @@
 // std::condition_variable queue (perf/thread_queues.hpp; no worker count: one thread per producer
 // and consumer, so they appear in every worker row). The thread queues have no rendezvous, so they
 // run neither the unbuffered MPMC case nor select; ping-pong uses two one-slot queues and a tenth
-// of the round trips. Boost.Fiber has no select, and runs on one thread only, as issue 3 calibrates
-// it: on two (shared_work, helpers polling; perf/boost_fiber_pool.hpp) its channels ran 5-40x
-// slower than on one, and its unbuffered MPMC ~80 us per message. Every case runs one untimed
-// warm-up round first.
+// of the round trips. Boost.Fiber has no select, and its channel cases run on one thread
+// only: its multi-thread schedulers (shared_work with polling helpers;
+// perf/boost_fiber_pool.hpp) make its channels far slower than on one thread, so the
+// one-thread figure is its best. Every case runs one untimed warm-up round first.
 //
 // Sizes: SPINDLE_BENCH_CHAN_MSGS messages per stream round (default 100000),
 // SPINDLE_BENCH_PINGPONGS round trips per ping-pong round (default 10000).

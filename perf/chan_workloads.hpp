@@ -1,4 +1,4 @@
-// The channel workloads of issue 3, written once for every green-thread library with Go-like
+// The channel workloads, written once for every green-thread library with Go-like
 // channels (spindle, Boost.Fiber). A library plugs in as a `Sys` type:
 //
 //   typename Sys::Chan                 a channel of std::int64_t (an object, not copied here)

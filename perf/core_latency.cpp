@@ -2,10 +2,9 @@
 // line between two threads pinned to them, in ns (median of several runs), printed as JSON.
 //
 // Every two-worker figure that passes messages pays this distance, and on a virtual machine
-// it changes with where the host places the vCPUs: on the 2-vCPU development VM it moved
-// between ~120 and ~470 ns within one session. Two-worker figures (Go's and spindle's)
-// drift too, though not in lockstep with it. tools/run_bench.sh records it before and after
-// the run.
+// it changes with where the host places the vCPUs, by a factor of several even between
+// runs close together. Two-worker figures (Go's and spindle's) drift too, though not in
+// lockstep with it. tools/run_bench.sh records it before and after the run.
 #include <pthread.h>
 #include <sched.h>
 

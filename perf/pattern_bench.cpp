@@ -1,4 +1,4 @@
-// The patterns benchmarks of issue 4, each against Go's perf/go/pattern.go:
+// The patterns benchmarks, each against Go's perf/go/pattern.go:
 //
 //   pipeline4/spindle/workers:N       a 4-stage pipeline (source, map, filter, map) under a
 //                                     cancellable context; t_op = time per item end to end

@@ -6,9 +6,10 @@
 //   skynet_<L>/{spindle,tbb}/workers:<w>                   L leaves, all nodes counted as tasks
 //
 // No Boost.Fiber skynet: its stock schedulers (round_robin, shared_work) are FIFO, so the
-// tree runs breadth first with up to 1.1M fibers alive: measured here, 24-46 us per fiber
-// and 3.5-10 GiB peak RSS. A LIFO scheduler did not help (19.7 GiB): finished fibers'
-// stacks seem to be freed only when the dispatcher fiber runs, i.e. when nothing is ready.
+// tree runs breadth first with up to 1.1M fibers alive, each with its own stack, which
+// takes gigabytes and is no comparison of scheduling. A LIFO scheduler does not help:
+// finished fibers' stacks seem to be freed only when the dispatcher fiber runs, i.e. when
+// nothing is ready.
 //
 // Sizes: SPINDLE_BENCH_SPAWN_TASKS (default 100000) and SPINDLE_BENCH_SKYNET_LEAVES (default
 // 1000000, a power of 10); worker counts: see spindle_perf::worker_counts(). t_op is the time

@@ -1,12 +1,13 @@
 // The time a park records, "parked since", without reading the CPU's counter on every park.
 //
-// Reading the counter (rdtsc) is microcoded: two reads per round trip were 3 ns of a 63 ns
-// ping-pong on one worker. A task dump wants "blocked for 3.2 s", not nanoseconds, so a park
-// stores this clock instead: a stamp_now() reading that a ticker thread refreshes every
-// millisecond while any worker is awake. A park is then one load of a line written once a
-// millisecond. The ticker sleeps a short while after the last worker went to sleep, so an
-// idle process pays nothing; the worker that wakes first refreshes the stamp itself before
-// it runs anything, so a park never records a time from before the wake.
+// Reading the counter (rdtsc) is microcoded, and a channel round trip parks twice, so two
+// reads are a visible share of a ping-pong on one worker. A task dump wants "blocked for
+// 3.2 s", not nanoseconds, so a park stores this clock instead: a stamp_now() reading that
+// a ticker thread refreshes every millisecond while any worker is awake. A park is then one
+// load of a line written once a millisecond. The ticker sleeps a short while after the last
+// worker went to sleep, so an idle process pays nothing; the worker that wakes first
+// refreshes the stamp itself before it runs anything, so a park never records a time from
+// before the wake.
 //
 // Accuracy: a recorded park time is at most about a tick (plus the ticker's scheduling
 // delay on a loaded machine) earlier than the park, never later.

@@ -18,7 +18,7 @@
 #include <cstdint>
 
 #include "runtime/process_fence.hpp"
-#include "spindle/detail/chan_lock.hpp"
+#include "spindle/detail/spin_lock.hpp"
 
 namespace spindle::detail {
 

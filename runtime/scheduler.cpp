@@ -18,7 +18,7 @@
 #include "runtime/task_alloc.hpp"
 #include "runtime/trace.hpp"
 #include "runtime/tracking.hpp"
-#include "spindle/detail/chan_lock.hpp"
+#include "spindle/detail/spin_lock.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/task.hpp"
 

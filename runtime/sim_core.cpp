@@ -12,8 +12,8 @@
 #include "runtime/scheduler.hpp"
 #include "runtime/stack.hpp"
 #include "runtime/worker.hpp"
-#include "spindle/detail/chan_select.hpp"
 #include "spindle/detail/task_core.hpp"
+#include "spindle/detail/thread_random.hpp"
 
 namespace spindle::detail {
 
@@ -59,7 +59,7 @@ testing::SimOptions validated(testing::SimOptions o) {
 
 SimScope::SimScope(SimCore& sim) noexcept : prev_(t_current_sim) {
   t_current_sim = &sim;
-  t_select_rng = 0;  // select draws go through the simulation's seed while it runs
+  t_random_state = 0;  // draws go through the simulation's seed while it runs
 }
 SimScope::~SimScope() { t_current_sim = prev_; }
 

@@ -1,8 +1,8 @@
 // Time stamps for diagnostics taken on hot paths (every park, every spawn), so that a task
-// dump can say "blocked for 3.2 s". A stamp is one read of the CPU's constant-rate counter:
-// the coarse monotonic clock cost 3 ns a park (two calls into the vDSO), a tenth of a
-// one-way channel hand-off; the counter costs about a third of that. Stamps are turned
-// into nanoseconds only when someone reads them (StampReading), which is rare.
+// dump can say "blocked for 3.2 s". A stamp is one read of the CPU's constant-rate counter,
+// a fraction of the cost of the coarse monotonic clock (two calls into the vDSO), which
+// would be a noticeable share of a one-way channel hand-off. Stamps are turned into
+// nanoseconds only when someone reads them (StampReading), which is rare.
 #pragma once
 
 #include <cstdint>

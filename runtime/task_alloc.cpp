@@ -1,10 +1,10 @@
 // Memory for task records (TaskCore::operator new / delete).
 //
-// Why not plain malloc: spawn+join of 100k tasks spent a third of its time in glibc. With
-// that many records alive at once, its per-thread cache (7 blocks a size) overflows into
-// the arena, whose bins get consolidated and split again every round; on two workers the
-// fiber frees on one thread what the spawner allocated on the other, and the two meet on
-// the arena lock.
+// Why not plain malloc: with many records alive at once (spawn+join of 100k tasks), glibc's
+// per-thread cache (7 blocks a size) overflows into the arena, whose bins get consolidated
+// and split again every round; on two workers the fiber frees on one thread what the
+// spawner allocated on the other, and the two meet on the arena lock. Spawn and join would
+// spend much of their time in the allocator.
 //
 // Design, tcmalloc's in miniature: each thread keeps an array of free blocks per size class
 // (64-byte steps up to 512 bytes) and works on it without atomics. An array rather than a

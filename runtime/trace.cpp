@@ -74,8 +74,8 @@ std::int64_t steady_ns() noexcept {
       .count();
 }
 
-// Event stamps: the cycle counter where it is cheap and invariant (x86-64; a few ns instead
-// of a clock_gettime), converted to nanoseconds when the file is written from two
+// Event stamps: the cycle counter where it is cheap and invariant (x86-64; cheaper than a
+// clock_gettime), converted to nanoseconds when the file is written from two
 // (stamp, steady_ns) pairs taken at start() and stop().
 std::int64_t stamp() noexcept {
 #if defined(__x86_64__)

@@ -10,7 +10,7 @@
 #include "runtime/sim_core.hpp"
 #include "runtime/tracking.hpp"
 #include "runtime/worker.hpp"
-#include "spindle/detail/chan_lock.hpp"
+#include "spindle/detail/spin_lock.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/detail/timer.hpp"
 
@@ -170,7 +170,7 @@ void Waiter::park() {
   switch_away(f, nullptr);
 }
 
-void Waiter::park_releasing(ChanLock& lock) {
+void Waiter::park_releasing(SpinLock& lock) {
   Fiber* f = fiber_;
   if (f == nullptr || (f->sched->shutting_down() && std::uncaught_exceptions() == 0)) {
     lock.unlock();
@@ -181,7 +181,7 @@ void Waiter::park_releasing(ChanLock& lock) {
   switch_away(f, &lock);
 }
 
-void Waiter::switch_away(Fiber* f, ChanLock* release) {
+void Waiter::switch_away(Fiber* f, SpinLock* release) {
   describe_park(f, kind_, object_);
   f->worker->park_current(*this, release);
   // Nothing is reset on resumption: readers look at the wait fields only while run_state

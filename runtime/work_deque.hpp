@@ -36,10 +36,10 @@ class WorkDeque {
   ///
   /// The owner reads top only when its last sighting says the deque is nearly empty or
   /// nearly full, and on every 8th position otherwise. A thief writes top on every steal, so
-  /// reading it on every push made each push and each steal a cache miss (spawn+join of 100k
-  /// tasks on two workers: 145 -> 96 ns a task). A stale sighting is a lower bound of top,
-  /// so it can only overstate the size: the fullness check stays safe, and a deque drained
-  /// behind the owner's back is noticed within 8 pushes.
+  /// reading it on every push would make each push and each steal a cache miss, a large
+  /// share of a spawn+join on two workers, where thieves take many of the tasks. A stale
+  /// sighting is a lower bound of top, so it can only overstate the size: the fullness check
+  /// stays safe, and a deque drained behind the owner's back is noticed within 8 pushes.
   std::size_t push(Fiber* f) {
     // relaxed: only the owner writes bottom.
     std::int64_t b = bottom_.load(std::memory_order_relaxed);

@@ -12,13 +12,14 @@
 #include "runtime/scheduler.hpp"
 #include "runtime/sim_core.hpp"
 #include "runtime/trace.hpp"
-#include "spindle/detail/chan_lock.hpp"
-#include "spindle/detail/chan_ring.hpp"
+#include "spindle/detail/solo_worker.hpp"
+#include "spindle/detail/spin_lock.hpp"
 #include "spindle/detail/task_core.hpp"
 
 namespace spindle::detail {
 
 constinit thread_local Worker* tl_worker = nullptr;
+constinit thread_local const void* t_solo_worker_tag = nullptr;
 
 namespace {
 
@@ -146,9 +147,9 @@ void Worker::loop() {
   AltSignalStack alt_stack;
   CoarseClockHold awake;  // parks stamp coarse_stamp(): keep it fresh while this thread is up
   tl_worker = this;
-  // Buffered channels made on this thread start out biased to it (chan_ring.hpp, "Bias"):
-  // as the only worker, it runs every task of the runtime.
-  if (solo_ && process_fence_available()) t_chan_owner_tag = this;
+  // As the only worker, it runs every task of the runtime: structures made here may bias
+  // themselves to it (solo_worker.hpp).
+  if (solo_ && process_fence_available()) t_solo_worker_tag = this;
   san_ = san::for_current_thread();
   trace::name_thread(sched.id(), index);
   for (;;) {
@@ -174,7 +175,7 @@ void Worker::loop() {
     free_fibers = f->next;
     sched.release_fiber(nullptr, f);
   }
-  t_chan_owner_tag = nullptr;
+  t_solo_worker_tag = nullptr;
   tl_worker = nullptr;
 }
 
@@ -235,7 +236,7 @@ void Worker::complete_switch() {
       // A waiter with a single waker (every channel wait: its waker first wins the wait's
       // own claim) may be claimed without a CAS (Scheduler::claim_parked_exclusive).
       const std::uint32_t parked = w.single_waker_ ? Waiter::kParkedExclusive : Waiter::kParked;
-      if (ChanLock* lock = action_lock_) {
+      if (SpinLock* lock = action_lock_) {
         action_lock_ = nullptr;
         // Parked under the lock every waker needs: nobody can have woken the waiter, and
         // nobody can see it until the unlock. The waiter first: once the fiber reads
@@ -342,7 +343,7 @@ void Worker::trace_switch_out(Fiber* f, Action a) noexcept {
   f->worker->leave_scheduler();
 }
 
-void Worker::park_current(Waiter& w, ChanLock* release) {
+void Worker::park_current(Waiter& w, SpinLock* release) {
   action_waiter_ = &w;
   action_lock_ = release;
   switch_out(current_fiber, Action::park, false);

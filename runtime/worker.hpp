@@ -26,7 +26,7 @@
 
 namespace spindle::detail {
 
-class ChanLock;
+class SpinLock;
 class Monitor;
 class Scheduler;
 class SimCore;
@@ -85,7 +85,7 @@ class Worker {
   // re-read Worker::current() after).
   // park_current() with `release` set unlocks it once the fiber is off its stack (see
   // Waiter::park_releasing()).
-  void park_current(Waiter& w, ChanLock* release = nullptr);
+  void park_current(Waiter& w, SpinLock* release = nullptr);
   void yield_current();
   [[noreturn]] void exit_current();
 
@@ -194,7 +194,7 @@ class Worker {
   Action action_ = Action::none;
   Fiber* action_fiber_ = nullptr;
   Waiter* action_waiter_ = nullptr;
-  ChanLock* action_lock_ = nullptr;  // Action::park: released after the switch
+  SpinLock* action_lock_ = nullptr;  // Action::park: released after the switch
   // A solo worker's wake-up from a task's code, moved into runnext when that task switches
   // (push_runnext()). Owner only; the monitor never sees it.
   Fiber* pending_ = nullptr;

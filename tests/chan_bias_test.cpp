@@ -25,8 +25,8 @@ using spindle::detail::ChanStatus;
 // Makes this thread an owner for the rings it constructs, as a one-worker runtime's worker is.
 class OwnerTag {
  public:
-  OwnerTag() { spindle::detail::t_chan_owner_tag = this; }
-  ~OwnerTag() { spindle::detail::t_chan_owner_tag = nullptr; }
+  OwnerTag() { spindle::detail::t_solo_worker_tag = this; }
+  ~OwnerTag() { spindle::detail::t_solo_worker_tag = nullptr; }
   OwnerTag(const OwnerTag&) = delete;
   OwnerTag& operator=(const OwnerTag&) = delete;
 };

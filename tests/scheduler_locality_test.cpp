@@ -1,7 +1,7 @@
 // Where woken tasks run. A task woken by a message goes to its waker's runnext slot and
 // should run there, next to its partner, rather than be taken by an idle worker in the
-// moment between the wake and the waker parking (that split a ping-pong across workers and
-// cost a cross-thread wake-up per message). But a task left behind a worker that stays busy
+// moment between the wake and the waker parking (that would split a ping-pong across
+// workers and cost a cross-thread wake-up per message). But a task left behind a worker that stays busy
 // must still be taken by an idle one: patience, not starvation.
 #include <gtest/gtest.h>
 
@@ -48,7 +48,7 @@ TEST(SchedulerLocality, MessagePartnersShareAWorker) {
     echo.join();
     return same;
   });
-  // Before runnext was left to its owner, the two tasks sat on different workers for
+  // If thieves took runnext at once, the two tasks would sit on different workers for
   // nearly every message. OS preemption (or a sanitizer's slowdown) may still split them
   // for a while: ask for a clear majority, not all.
   EXPECT_GT(together, kRounds / 2) << together << " of " << kRounds << " rounds on one worker";
@@ -143,7 +143,7 @@ TEST(SchedulerLocality, AfterLongMessagePassingALoneTaskLeftBehindIsStillTaken) 
 TEST(SchedulerLocality, AGroupPassingMessagesSharesAWorker) {
   // Two senders and two receivers on one unbuffered channel: every hand-off wakes a task
   // into the waker's runnext and pushes the one there into the deque, so the deque often
-  // holds two or three woken tasks. When a thief took those at once, the group was spread
+  // holds two or three woken tasks. A thief that took those at once would spread the group
   // over both workers for most messages.
   spindle::Runtime rt{spindle::Options{.workers = 2}};
   constexpr int kPerSender = 20000;
@@ -169,8 +169,8 @@ TEST(SchedulerLocality, AGroupPassingMessagesSharesAWorker) {
     for (auto& t : tasks) t.join();
     return same.load();
   });
-  // Measured on two workers: 98.4% now, 72% when a thief took the woken tasks at once.
-  // Preemption (or a sanitizer's slowdown) may split the group for a while, hence 85%.
+  // With the thieves' patience nearly every message is received on the sender's worker;
+  // preemption (or a sanitizer's slowdown) may split the group for a while, hence 85%.
   EXPECT_GT(together, 2 * kPerSender * 85 / 100)
       << together << " of " << 2 * kPerSender << " messages received on the sender's worker";
 }

@@ -38,7 +38,7 @@ WORKLOAD_ORDER = ["switch", "spawn_join", "skynet", "yield", "rss_blocked", "idl
                   "chan_pingpong", "chan_spsc", "chan_mpmc_4x4_1024", "chan_mpmc_4x4_unbuf",
                   "chan_select", "pipeline", "ctx_cancel", "or_channel", "net_http", "net_echo",
                   "net_rss"]
-# Targets of issues #3 (channels) and #4 (patterns): spindle's time / Go's, same workers.
+# The channel and pattern targets: spindle's time / Go's, same workers.
 GO_RATIO_TARGETS = [("chan_pingpong", 0.3), ("chan_spsc", 0.5), ("chan_mpmc_4x4_1024", 0.35),
                     ("chan_mpmc_4x4_unbuf", 0.5), ("chan_select2", 0.25), ("pipeline", 0.5),
                     ("ctx_cancel", 0.5), ("or_channel", 0.5)]

@@ -11,7 +11,7 @@
 #   SPINDLE_BENCH_REPS      repetitions per case (default 5, QUICK 3); the table shows medians
 #   SPINDLE_BENCH_MIN_TIME  seconds each repetition runs at least (default 0.5, QUICK 0.05)
 #   SPINDLE_BENCH_RSS_TASKS blocked tasks for the RSS measurement, comma separated (default
-#                           100000; "100000,1000000" adds the issue's second size: ~4 GiB
+#                           100000; "100000,1000000" adds a second size, a million: ~4 GiB
 #                           for spindle, ~3 GiB for Go, about 2 more minutes)
 #   SPINDLE_BENCH_SPAWN_TASKS, SPINDLE_BENCH_SKYNET_LEAVES, SPINDLE_BENCH_YIELDS,
 #   SPINDLE_BENCH_CHAN_MSGS, SPINDLE_BENCH_PINGPONGS, SPINDLE_BENCH_PIPELINE_ITEMS
@@ -227,7 +227,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
-# Network servers (issue 7): spindle's echo and HTTP examples against Go's, over loopback.
+# Network servers: spindle's echo and HTTP examples against Go's, over loopback.
 if [[ "net/" =~ $FILTER ]] && command -v go >/dev/null 2>&1 &&
   command -v wrk >/dev/null 2>&1; then
   step "network servers: HTTP (wrk), echo, idle-connection RSS vs Go (perf/net_bench.sh)"

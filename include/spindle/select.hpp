@@ -283,9 +283,10 @@ std::size_t select(Cases&&... cases) {
       // case instead of the engine's virtual ones, and no wait entries unless it comes to
       // waiting. It looks at every case first, then picks uniformly among those that look
       // ready: when one does (or none), no random draw, and the branches follow the
-      // channels' state rather than a random order (mispredicted, they cost a select over
-      // two unbuffered channels 4 of its 54 ns). A pick whose try fails (a partner was
-      // faster) leaves the set, and the rest are tried the same way.
+      // channels' state rather than a random order, which the branch predictor cannot
+      // follow (a small select is short enough for those mispredictions to show). A pick
+      // whose try fails (a partner was faster) leaves the set, and the rest are tried the
+      // same way.
       fired = detail::fire_one_ready(detail::ready_cases(ops, seq), [&](std::size_t i) {
         return detail::try_fire_case(i, ops, seq);
       });

@@ -24,15 +24,15 @@
  * The control words are restored in one of two ways, chosen once per process
  * (spindle_context_fp_compare, set in fp_restore.cpp from the CPU vendor):
  *   always   ldmxcsr and fldcw from the resumed frame, as Boost.Context does. On AMD Zen
- *            reading back what stmxcsr / fnstcw just stored stalls (one-way switch 5.9 ns
- *            with the read-back, 4.3 ns without; Boost.Context 4.6 ns).
- *   compare  only when they differ from the suspender's, read back from its frame: on the
- *            Intel cores measured the read-back forwards and the loads are cheaper than
- *            the restores (2.3 ns against Boost.Context's 3.5 ns).
+ *            reading back what stmxcsr / fnstcw just stored stalls the switch, so this
+ *            mode never reads them back.
+ *   compare  only when they differ from the suspender's, read back from its frame: on
+ *            Intel cores the read-back is forwarded from the store, and the loads and the
+ *            compare are cheaper than the restores they usually skip.
  * In compare mode only MXCSR's control bits (6-15) are compared and owed to the resumed
  * context: the ABI makes its status flags (bits 0-5, sticky exception flags that any inexact
- * division sets) caller-saved, and comparing them made every switch between a context that
- * had divided and one that had not pay for an ldmxcsr.
+ * division sets) caller-saved, and comparing them would make every switch between a context
+ * that had divided and one that had not pay for an ldmxcsr.
  *
  * A fresh context (context_init) is the same frame with r12 = entry function, r13 = its
  * argument and the resume address = spindle_context_trampoline.

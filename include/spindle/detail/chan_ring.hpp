@@ -32,7 +32,7 @@
 //     (chan_state.hpp) relies on them being in one total order with its `*_waiting_` flags.
 //
 // Bias (one-worker runtimes): a ring made on the worker thread of a runtime with a single
-// worker starts out owned by that thread (bias_ = its tag, t_chan_owner_tag). While it is,
+// worker starts out owned by that thread (bias_ = its tag, t_solo_worker_tag). While it is,
 // only the owner touches it and does so with plain loads and stores, no CAS: its tasks never
 // interleave inside an operation, so no slot is ever mid-way and "not empty for p" means
 // full. The first operation from any other thread revokes the bias for good
@@ -57,13 +57,10 @@
 #include <optional>
 #include <utility>
 
-#include "spindle/detail/chan_lock.hpp"
+#include "spindle/detail/solo_worker.hpp"
+#include "spindle/detail/spin_lock.hpp"
 
 namespace spindle::detail {
-
-/// Non-null on the worker thread of a one-worker runtime (when process fences exist): the
-/// owner that rings made on this thread are biased to.
-extern constinit thread_local const void* t_chan_owner_tag;
 
 /// Revokes a ring's bias, or waits for the thread doing so (chan_ring.hpp, "Bias").
 void ring_make_shared(std::atomic<const void*>& bias,
@@ -87,7 +84,7 @@ class ChanRing {
       : cap_(capacity),
         lap_(std::bit_ceil(capacity)),
         slots_(std::make_unique<Slot[]>(capacity)),
-        bias_(t_chan_owner_tag) {
+        bias_(t_solo_worker_tag) {
     for (std::size_t i = 0; i < cap_; ++i) {
       // relaxed: construction; the ring is published to other threads by the handle.
       slots_[i].stamp.store(2 * i, std::memory_order_relaxed);
@@ -316,7 +313,7 @@ class ChanRing {
   // The owner's half of the handshake: true when this thread owns the ring and may use
   // plain accesses until leave_owned(); false as owner_here().
   bool enter_owned() const noexcept {
-    const void* tag = t_chan_owner_tag;
+    const void* tag = t_solo_worker_tag;
     if (!owner_here(tag)) return false;
     // relaxed: kept before the load below on this thread by the signal fence, and made
     // visible to a revoker whose mark the load misses by the revoker's process_fence().
@@ -337,7 +334,7 @@ class ChanRing {
   // The readers: the owner reads its own writes; anyone else makes the ring shared first,
   // so that it never reads positions the owner wrote with plain stores unordered.
   void share_unless_owner() const noexcept {
-    if (biased()) (void)owner_here(t_chan_owner_tag);
+    if (biased()) (void)owner_here(t_solo_worker_tag);
   }
 
   // Out of line, so that the shared fast path stays small enough to inline into its callers

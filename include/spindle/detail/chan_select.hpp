@@ -31,6 +31,7 @@
 
 #include "spindle/detail/chan_state.hpp"
 #include "spindle/detail/chan_wait.hpp"
+#include "spindle/detail/thread_random.hpp"
 
 namespace spindle::detail {
 
@@ -78,27 +79,9 @@ std::size_t run_select(SelectCase* const* cases, WaitEntry* entries, std::size_t
                        std::size_t default_index, bool poll_first = true,
                        const std::size_t* polled = nullptr);
 
-/// The state of this thread's select random source (xorshift64*). Zero means "not seeded
-/// yet, or a simulation runs on this thread" (SimScope zeroes it): the draw then takes the
-/// out-of-line path, which seeds it or asks the simulation, so a simulated run replays.
-extern constinit thread_local std::uint64_t t_select_rng;
-/// select_random_below() when t_select_rng is zero.
-std::size_t select_random_below_slow(std::size_t bound) noexcept;
-
-/// A uniform draw in [0, bound) for the order in which a select polls its cases; inline,
-/// because a select over two ready channels spends about as long drawing as polling.
+/// A uniform draw in [0, bound) for the order in which a select polls its cases.
 [[gnu::always_inline]] inline std::size_t select_random_below(std::size_t bound) noexcept {
-  std::uint64_t s = t_select_rng;
-  if (s == 0) [[unlikely]]
-    return select_random_below_slow(bound);
-  s ^= s >> 12;
-  s ^= s << 25;
-  s ^= s >> 27;
-  t_select_rng = s;
-  // The high half of a 64x64-bit product: uniform enough over tiny bounds (bias below
-  // bound / 2^64) and no 64-bit divide.
-  __extension__ using Wide = unsigned __int128;  // __extension__: -Wpedantic accepts it
-  return static_cast<std::size_t>((static_cast<Wide>(s * 0x2545f4914f6cdd1dULL) * bound) >> 64);
+  return random_below(bound);
 }
 
 /// Writes the indices of the live cases (`cases[i]` not nullptr) to `order` in a uniformly
@@ -203,7 +186,7 @@ class SendOp final : public SelectCase {
 /// is off its stack. On unwinding, `abort` claims the context and unlinks `e` under the
 /// channel lock; if a partner claimed it first, waits out that partner's unpark.
 template <class Abort>
-void park_enrolled(SelectCtx& ctx, ChanLock& lock, Abort&& abort) {
+void park_enrolled(SelectCtx& ctx, SpinLock& lock, Abort&& abort) {
   try {
     ctx.waiter.park_releasing(lock);
   } catch (...) {

@@ -43,9 +43,9 @@
 #include <optional>
 #include <utility>
 
-#include "spindle/detail/chan_lock.hpp"
 #include "spindle/detail/chan_ring.hpp"
 #include "spindle/detail/chan_wait.hpp"
+#include "spindle/detail/spin_lock.hpp"
 
 namespace spindle::detail {
 
@@ -160,7 +160,7 @@ class ChanState {
   }
 
   /// The lock a send_or_hold / recv_or_hold that returned not_ready left held.
-  ChanLock& wait_lock() noexcept { return lock_; }
+  SpinLock& wait_lock() noexcept { return lock_; }
 
   /// Closes the channel and wakes every parked party. False if it was already closed.
   bool close() noexcept {
@@ -227,7 +227,7 @@ class ChanState {
   [[gnu::noinline]] ChanStatus try_send_unbuffered(T& value) noexcept {
     WaitEntry* e;
     {
-      ChanLockGuard guard(lock_);
+      SpinLockGuard guard(lock_);
       if (closed_.load(std::memory_order_relaxed)) return ChanStatus::closed;  // under lock_
       e = receivers_.claim_first();
       update_flag(receivers_, receivers_waiting_);
@@ -241,7 +241,7 @@ class ChanState {
   [[gnu::noinline]] ChanStatus try_recv_unbuffered(std::optional<T>& out) noexcept {
     WaitEntry* e;
     {
-      ChanLockGuard guard(lock_);
+      SpinLockGuard guard(lock_);
       e = senders_.claim_first();
       update_flag(senders_, senders_waiting_);
       if (e == nullptr) {
@@ -283,7 +283,7 @@ class ChanState {
     e.packet = packet;
     e.result = WaitEntry::kNone;
     {
-      ChanLockGuard guard(lock_);
+      SpinLockGuard guard(lock_);
       if (!ring_) {
         // Unbuffered: decided entirely under the lock.
         if (closed_.load(std::memory_order_relaxed)) return true;  // under lock_
@@ -299,7 +299,7 @@ class ChanState {
   }
 
   bool abort_enrolled(WaitEntry& e, ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
-    ChanLockGuard guard(lock_);
+    SpinLockGuard guard(lock_);
     if (!e.ctx->try_claim(SelectCtx::kAborted)) return false;
     q.remove(e);
     update_flag(q, waiting);
@@ -307,7 +307,7 @@ class ChanState {
   }
 
   void unenroll(WaitEntry& e, ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
-    ChanLockGuard guard(lock_);
+    SpinLockGuard guard(lock_);
     q.remove(e);
     update_flag(q, waiting);
   }
@@ -318,7 +318,7 @@ class ChanState {
     if (waiting.load(std::memory_order_seq_cst)) wake_one_locked(q, waiting);
   }
   [[gnu::noinline]] void wake_one_locked(ChanWaitQueue& q, std::atomic<bool>& waiting) noexcept {
-    ChanLockGuard guard(lock_);
+    SpinLockGuard guard(lock_);
     if (WaitEntry* e = q.claim_first()) {
       e->result = WaitEntry::kNone;  // woken to retry
       // Unparked under the lock (allowed: see chan_wait.hpp). After it, as hand-offs do,
@@ -376,7 +376,7 @@ class ChanState {
   std::optional<ChanRing<T>> ring_;
   // Own cache line: the flags below are read after every ring operation and written only
   // when parties park or leave, so they must not share a line with the ring's tail_.
-  alignas(64) ChanLock lock_;
+  alignas(64) SpinLock lock_;
   std::atomic<bool> closed_{false};  // unbuffered flavor only (the ring has its closed bit)
   ChanWaitQueue senders_;
   ChanWaitQueue receivers_;

@@ -30,7 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "spindle/detail/chan_lock.hpp"
+#include "spindle/detail/spin_lock.hpp"
 #include "spindle/detail/waiter.hpp"
 
 namespace spindle::detail {
@@ -121,7 +121,7 @@ inline void unpark_claimed_one(WaitEntry& e) noexcept {
 /// releases the lock and then unparks them, in the order they were claimed.
 class ChanCompletion {
  public:
-  explicit ChanCompletion(ChanLock& lock) noexcept : lock_(lock) { lock_.lock(); }
+  explicit ChanCompletion(SpinLock& lock) noexcept : lock_(lock) { lock_.lock(); }
   ChanCompletion(const ChanCompletion&) = delete;
   ChanCompletion& operator=(const ChanCompletion&) = delete;
   ~ChanCompletion() {
@@ -137,7 +137,7 @@ class ChanCompletion {
   }
 
  private:
-  ChanLock& lock_;
+  SpinLock& lock_;
   WaitEntry* first_ = nullptr;
   WaitEntry* last_ = nullptr;
 };

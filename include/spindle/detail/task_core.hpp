@@ -46,8 +46,8 @@ class TaskCore {
   TaskCore& operator=(const TaskCore&) = delete;
   virtual ~TaskCore() = default;
 
-  // Records come from per-thread caches (runtime/task_alloc.cpp): spawn and join would
-  // otherwise spend a third of their time in malloc. The deleting destructor passes the
+  // Records come from per-thread caches (runtime/task_alloc.cpp), since glibc's malloc
+  // would otherwise be a large part of spawn and join. The deleting destructor passes the
   // dynamic type's size, which picks the size class.
   static void* operator new(std::size_t size);
   static void operator delete(void* p, std::size_t size) noexcept;

@@ -35,7 +35,7 @@
 namespace spindle::detail {
 
 class Fiber;
-class ChanLock;
+class SpinLock;
 
 /// The fiber running on this thread, or nullptr on a plain thread.
 Fiber* current_fiber() noexcept;
@@ -99,7 +99,7 @@ class Waiter {
   /// function), so no waker can race the park itself and parking takes no locked
   /// instruction. On a plain thread, or when the task is being torn down, it releases the
   /// lock first and then behaves as park(). The lock is released in every case.
-  void park_releasing(ChanLock& lock);
+  void park_releasing(SpinLock& lock);
 
   /// Like park(), but gives up at `deadline`. Returns true when woken by unpark(), false on
   /// timeout. After a timeout the caller must make sure no unpark() can still reach this
@@ -132,7 +132,7 @@ class Waiter {
 
   // A task's park: switches `f` out (releasing `release`, if set, once it is off its stack)
   // and returns when woken; unwinds if teardown resumed it instead.
-  void switch_away(Fiber* f, ChanLock* release);
+  void switch_away(Fiber* f, SpinLock* release);
 
   std::atomic<std::uint32_t> state_{kIdle};
   Fiber* fiber_;

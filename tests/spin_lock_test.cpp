@@ -1,7 +1,7 @@
-// ChanLock, the spin lock behind every channel's wait queues: mutual exclusion among many
+// SpinLock, the spin lock behind every channel's wait queues: mutual exclusion among many
 // contending threads (the backoff path), and a waiter that outlasts its pause budget
 // (the yield path) still takes the lock once it is free.
-#include "spindle/detail/chan_lock.hpp"
+#include "spindle/detail/spin_lock.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,15 +10,15 @@
 #include <thread>
 #include <vector>
 
-#include "spindle/detail/chan_lock.hpp"
+#include "spindle/detail/spin_lock.hpp"
 
 namespace {
 
-using spindle::detail::ChanLock;
-using spindle::detail::ChanLockGuard;
+using spindle::detail::SpinLock;
+using spindle::detail::SpinLockGuard;
 
-TEST(ChanLock, ExcludesAmongManyContendingThreads) {
-  ChanLock lock;
+TEST(SpinLock, ExcludesAmongManyContendingThreads) {
+  SpinLock lock;
   std::atomic<int> inside{0};
   std::atomic<int> overlaps{0};
   long counter = 0;  // plain: only ever touched under the lock
@@ -28,7 +28,7 @@ TEST(ChanLock, ExcludesAmongManyContendingThreads) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kRounds; ++i) {
-        ChanLockGuard guard(lock);
+        SpinLockGuard guard(lock);
         // relaxed: a counter of overlaps, read after the joins.
         if (inside.fetch_add(1, std::memory_order_relaxed) != 0)
           overlaps.fetch_add(1, std::memory_order_relaxed);
@@ -42,8 +42,8 @@ TEST(ChanLock, ExcludesAmongManyContendingThreads) {
   EXPECT_EQ(counter, static_cast<long>(kThreads) * kRounds);
 }
 
-TEST(ChanLock, AWaiterPastItsPauseBudgetTakesTheLockWhenFreed) {
-  ChanLock lock;
+TEST(SpinLock, AWaiterPastItsPauseBudgetTakesTheLockWhenFreed) {
+  SpinLock lock;
   lock.lock();
   std::atomic<bool> acquired{false};
   std::thread waiter([&] {

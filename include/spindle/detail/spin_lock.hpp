@@ -1,10 +1,10 @@
-// The per-channel spin lock that guards a channel's two wait queues (and, for unbuffered
-// channels, the hand-off itself).
+// The runtime's spin lock, and the pause and backoff it is made of.
 //
-// Critical sections under it are a few dozen instructions: link or unlink one entry, claim a
-// waiter with one CAS, move one value, unpark. Nobody ever parks or allocates while holding
-// it, so spinning is cheaper than sleeping; after a short bounded spin the thread yields to
-// the OS in case the holder was preempted.
+// For critical sections of a few dozen instructions that never park or allocate (a channel's
+// wait queues and hand-off, a context's child list): spinning is cheaper than sleeping, and
+// after a short bounded spin a waiter yields its thread in case the holder was preempted.
+// Parking can release one after the switch (Waiter::park_releasing), as Go's gopark runs its
+// unlock function once the goroutine is off its stack.
 #pragma once
 
 #include <atomic>
@@ -40,7 +40,7 @@ class SpinBackoff {
   int step_;
 };
 
-class ChanLock {
+class SpinLock {
  public:
   [[gnu::always_inline]] void lock() noexcept {
     // acquire: pairs with the release store in unlock(); the previous holder's writes to
@@ -88,16 +88,16 @@ class ChanLock {
   std::atomic<bool> locked_{false};
 };
 
-/// Scoped holder of a ChanLock.
-class ChanLockGuard {
+/// Scoped holder of a SpinLock.
+class SpinLockGuard {
  public:
-  explicit ChanLockGuard(ChanLock& lock) noexcept : lock_(lock) { lock_.lock(); }
-  ChanLockGuard(const ChanLockGuard&) = delete;
-  ChanLockGuard& operator=(const ChanLockGuard&) = delete;
-  ~ChanLockGuard() { lock_.unlock(); }
+  explicit SpinLockGuard(SpinLock& lock) noexcept : lock_(lock) { lock_.lock(); }
+  SpinLockGuard(const SpinLockGuard&) = delete;
+  SpinLockGuard& operator=(const SpinLockGuard&) = delete;
+  ~SpinLockGuard() { lock_.unlock(); }
 
  private:
-  ChanLock& lock_;
+  SpinLock& lock_;
 };
 
 }  // namespace spindle::detail
