@@ -1,8 +1,8 @@
 // Where woken tasks run. A task woken by a message goes to its waker's runnext slot and
 // should run there, next to its partner, rather than be taken by an idle worker in the
 // moment between the wake and the waker parking (that would split a ping-pong across
-// workers and cost a cross-thread wake-up per message). But a task left behind a worker that stays busy
-// must still be taken by an idle one: patience, not starvation.
+// workers and cost a cross-thread wake-up per message). But a task left behind a worker that stays
+// busy must still be taken by an idle one: patience, not starvation.
 #include <gtest/gtest.h>
 
 #include <atomic>
