@@ -7,7 +7,7 @@ int main() {
   return rt.block_on([] {
     auto [ctx, cancel] = spindle::with_timeout(spindle::background(), 1s);
     spindle::Chan<int> jobs(16);
-    auto producer = spindle::spawn([=]() mutable {  // a task: its own stack, ~4 KiB
+    auto producer = spindle::spawn([=]() mutable {  // a task, with a stack of its own
       for (int i = 0; i < 100; ++i) jobs.send(i);   // parks the task when full
       jobs.close();
     });

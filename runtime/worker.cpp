@@ -23,13 +23,13 @@ constinit thread_local const void* t_solo_worker_tag = nullptr;
 
 namespace {
 
-// The steal patiences below are a burst or two of the owner's work, in time measured on
-// optimised builds. Under ThreadSanitizer a hand-off runs ~30 times slower, so those windows
-// covered a fraction of a burst and thieves split groups a release build keeps together
-// (SchedulerLocality.AGroupPassingMessagesSharesAWorker: 59-75% of the messages on the
-// sender's worker, against 98% optimised); 8 times longer keeps the sanitizer build's
-// scheduling like the one it checks, and idle workers still take what is left behind within
-// ~50 us. ASan's ~2x stays inside the windows' margin.
+// The steal patiences below are a burst or two of the owner's work, sized for optimised
+// builds. Under ThreadSanitizer a hand-off runs many times slower, so those windows would
+// cover only a fraction of a burst and thieves would split groups that a release build keeps
+// together (see SchedulerLocality.AGroupPassingMessagesSharesAWorker). Scaling them up keeps
+// the sanitizer build's scheduling like the one it checks, while idle workers still take
+// what is left behind well within a timer tick. AddressSanitizer's slowdown is small enough
+// to stay inside the windows' margin.
 #if defined(SPINDLE_TSAN)
 constexpr long kPatienceScale = 8;
 #else
@@ -37,9 +37,9 @@ constexpr long kPatienceScale = 1;
 #endif
 constexpr std::uint32_t kGlobalPollInterval = 61;  // rounds between fairness polls
 constexpr std::uint32_t kRunnextStreakLimit = 32;  // then the deque gets a turn
-// A spin episode: kQuickSpinRounds fast looks, then the rest ~2.5 us apart (~20 us in all).
-// Longer episodes (64 rounds) did not speed up message passing on 2 workers but tripled the
-// CPU an idle runtime burns per sporadic wake-up (a 1 ms ticker: 215 us of CPU per tick).
+// A spin episode: kQuickSpinRounds fast looks, then the rest a few microseconds apart.
+// Longer episodes do not speed up message passing on two workers, but every sporadic
+// wake-up of an idle runtime (a ticker, say) would pay for the whole episode in CPU time.
 constexpr int kSpinRounds = 16;
 // How long a thief leaves a lone task behind a busy worker before taking it (steal_from()).
 constexpr std::chrono::nanoseconds kStealPatience{3000 * kPatienceScale};
@@ -47,18 +47,19 @@ constexpr std::chrono::nanoseconds kStealPatience{3000 * kPatienceScale};
 // spawn): in message passing, the owner gets to them within a burst or two, and a thief
 // that takes them splits the group across cores. Longer is better for such groups and worse
 // for a pool of workers woken with jobs, which the scheduler cannot tell apart (a producer
-// filling a buffer looks like a job): with the vCPUs ~450 ns apart, buffered MPMC 4x4 on two
-// workers took 209 ns a message with no patience, 80 with 6 us, 72-78 with 20 us (unbuffered
-// 318, 145, 86), while 8 woken 5 us jobs took 30.3, 31.4 and 41.0 us a round.
+// filling a buffer looks like a job). Having no patience at all splits message-passing
+// groups badly; a long one leaves woken jobs waiting behind a busy worker. This value sits
+// between the two: most of the gain for groups, little delay for jobs.
 constexpr std::chrono::nanoseconds kWokenPatience{6000 * kPatienceScale};
 constexpr std::size_t kShareAtOnce = 16;
 // A spinner's first rounds follow each other quickly (pausing 1, 2, 4, ... times), for work
-// that is about to appear; the rest pause kSlowSpinPauses times (~2.5 us here) between looks.
+// that is about to appear; the rest pause kSlowSpinPauses times (a few microseconds) between
+// looks.
 constexpr int kQuickSpinRounds = 8;
 constexpr int kSlowSpinPauses = 256;
 // Episodes in a row that ended with only tasks left to their owner in sight (a lone task or
 // a short queue of woken ones; see Worker::idle) stretch the pause between looks, up to
-// kSlowSpinPauses << kMaxLoneShift (~20 us here).
+// kSlowSpinPauses << kMaxLoneShift, about the length of a whole normal episode.
 constexpr int kMaxLoneShift = 3;
 
 [[noreturn]] void report_stack_overflow(const Fiber& f) {
@@ -581,14 +582,13 @@ void Worker::idle() {
   if (spinning_) {
     // Every look at another worker pulls cache lines that its owner writes on each push and
     // pop (and a pop's fence then waits for the line to come back): a spinner polling flat
-    // out ran a 4-stage pipeline on 2 workers at half speed. Hence the slow rounds, and
-    // runnext (exchanged twice per message passed) only looked at in them.
+    // out slows the busy worker it polls. Hence the slow rounds, and runnext (exchanged
+    // twice per message passed) only looked at in them.
     // After an episode that saw only tasks left to their owner (lone tasks or a few woken
     // ones: partners about to run beside their wakers, as in a pipeline or a ping-pong), the
     // next one skips the quick rounds and looks less often: each look pulls lines the busy
-    // worker writes per message, and restarting with quick rounds every ~20 us slowed a
-    // 4-stage pipeline on two workers by a third. A task that stays put is still taken, a few
-    // looks later.
+    // worker writes per message, and restarting with quick rounds at every episode would
+    // keep slowing that worker down. A task that stays put is still taken, a few looks later.
     const int first = lone_streak_ > 0 ? kQuickSpinRounds : 0;
     const int slow_pauses = kSlowSpinPauses << lone_streak_;
     for (int i = first; i < kSpinRounds; ++i) {
@@ -607,9 +607,8 @@ void Worker::idle() {
     // Re-check after no longer counting as a spinner: a producer that saw us spinning did
     // not wake anyone, so its work must be found here. A task left in a busy worker's
     // runnext for now counts as work too: go round again rather than sleep past it. A
-    // spinner that slept instead was woken again at once by the pair's next hand-off (the
-    // producer saw no spinner): ping-pong on two workers took 69 ns a round trip that way
-    // against 61-62.5, select over two 52 against 45.5-46 (session 16).
+    // spinner that slept instead would be woken again at once by the pair's next hand-off
+    // (the producer saw no spinner), a cross-thread wake-up per message.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     for (bool fenced = runnext.mode() != RunnextSlot::Mode::plain;; fenced = true) {
       work_waiting_ = false;
@@ -626,8 +625,8 @@ void Worker::idle() {
       // About to sleep. Where runnext takes plain stores, a producer's store into it and
       // its load of the spinner count have no fence between them: a process fence orders
       // them for us, then one more look. Only here, before a sleep: a spinner that goes
-      // round again needs none, and fencing at the end of every spin episode sent the busy
-      // worker an interrupt each time (ping-pong on two workers, 4% of the cycles).
+      // round again needs none, and fencing at the end of every spin episode would send the
+      // busy worker an interrupt each time.
       process_fence();
     }
     lone_streak_ = 0;

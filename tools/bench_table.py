@@ -11,7 +11,7 @@ Reads every file in the results directory:
 
 Prints a Markdown table, workload x implementation, each cell the median over repetitions
 and its ratio to spindle's value in the same row (x2.0 = twice spindle's time or memory:
-above 1 spindle is better), then the targets of issue #2. Writes summary.json, table.md,
+above 1 spindle is better), then the project's targets. Writes summary.json, table.md,
 ratios.svg (grouped bars of the ratios) and scaling.svg (throughput per worker count). A
 second table gives CPU time per operation where the sources report it (Google Benchmark's
 cpu_time, the Go programs' cpu_ns_per_op).
@@ -177,7 +177,7 @@ def table(rows, units):
 
 
 def targets(rows):
-    """The targets of issues #2, #3 and #4, checked against this run."""
+    """The project's targets, checked against this run."""
     out = []
 
     def check(label, measured, limit, unit=""):
@@ -374,7 +374,7 @@ def main():
         header += "\n\n"
     text = (header + table(rows, units) +
             "\n\nCells: median (ratio to spindle in the same row; above 1: spindle is faster or smaller)."
-            "\n\nTargets (issues #2, #3, #4):\n" + targets(rows) + "\n")
+            "\n\nTargets:\n" + targets(rows) + "\n")
     cpu_rows = {k: v for k, v in cpu_rows.items() if len(v) > 1 and "spindle" in v}
     if cpu_rows:
         text += ("\nCPU time per operation, ns (whole process, all threads; the switch cases: the "

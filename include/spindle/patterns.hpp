@@ -25,8 +25,9 @@
 ///  - patterns/pipeline.hpp    Stage values composed with `|`, Flow, spindle::stage::*
 ///
 /// Stage functions (map's fn, filter's predicate, ...) should not throw: an exception ends
-/// the stage (its output is closed) and is lost with the detached task. Send failures
-/// downstream as Result<T> instead.
+/// the stage (its output is closed) and, escaping a detached task, goes to the
+/// unhandled-exception handler (spindle::set_unhandled_exception_handler; the default prints
+/// it and calls std::terminate). Send failures downstream as Result<T> instead.
 #pragma once
 
 #include "spindle/patterns/combine.hpp"

@@ -1,6 +1,7 @@
 //go:build ignore
 
-// The channel benchmarks of issue 3, Go's side (perf/chan_bench.cpp is spindle's):
+// Channel throughput and latency, Go's side (perf/chan_bench.cpp is spindle's): message
+// passing between goroutines over buffered and unbuffered channels, and select:
 //
 //	chan_pingpong        round trips over two unbuffered channels; ns per round trip
 //	chan_spsc_1024       one producer, one consumer, capacity 1024; ns per message

@@ -1,6 +1,7 @@
 //go:build ignore
 
-// The patterns benchmarks of issue 4, Go's side (perf/pattern_bench.cpp is spindle's):
+// Concurrency patterns, Go's side (perf/pattern_bench.cpp is spindle's): a pipeline,
+// context cancellation fan-out and the or-channel:
 //
 //	pipeline4       a 4-stage pipeline (source, map, filter, map) with a done channel, as in
 //	                "Concurrency in Go" chapter 4; ns per item end to end

@@ -7,7 +7,7 @@
 // position after the last slot of a lap is the first slot of the next (next() skips the
 // unused indices capacity..lap_-1). Encoded positions still grow monotonically, and
 // "the same slot one lap later" is always p + lap_. A divide by a runtime capacity costs
-// tens of cycles, more than the rest of a send (measured: 36% of an SPSC send).
+// tens of cycles, a large share of a send that is otherwise a few loads and stores.
 //
 // head_ = position of the next receive; tail_ = (position of the next send << 1) | the closed
 // bit.
@@ -199,12 +199,10 @@ class ChanRing {
   // The slow paths wait 8 pauses before their first retry, then 16, 32 ... 512, then yield
   // the thread. What they wait for is on another core: the stamp of a slot that a party
   // has claimed but not yet published, or a position line another party of the same side
-  // just won. Neither shows up here before its line has crossed (~60 ns on the AMD EPYC
-  // VM), and polling sooner pulls the line back and delays the very store awaited.
-  // Measured on two workers (MPMC 4x4, capacity 1024; docs/channels.md): ~24.5 ns a
-  // message retrying a lost CAS at once and the rest after 1 pause; 15.5 with every retry
-  // after 1, 2, 4 ... pauses; 9.5 starting from 4 pauses; 7.3 from 8; 7.0 from 16. One
-  // pause is ~23 ns there, so the first wait is ~180 ns. On one worker nobody is ever
+  // just won. Neither shows up here before its line has crossed between cores, and polling
+  // sooner pulls the line back and delays the very store awaited. So the first wait is
+  // about one cross-core trip of a cache line, and the waits grow from there; retrying at
+  // once, or after a single pause, only adds to the traffic. On one worker nobody is ever
   // mid-way (tasks are not preempted) and no CAS is lost, so nothing waits.
   static constexpr int kRetryFirstStep = 3;
 

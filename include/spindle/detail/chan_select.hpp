@@ -240,9 +240,8 @@ void chan_send(ChanState<T>* state, T& value, const char* closed_message) {
 /// A blocking receive on an unbuffered channel: Go's path, one locked step to take a parked
 /// sender's value or enqueue, then park. `out` is the only object it returns, so it is
 /// built in place (returned in registers for small T): returned from a function that also
-/// returns another object, it was copied through a 16-byte stack store that the register
-/// loads then read back in halves, a store-forwarding stall per receive (5% of an
-/// unbuffered MPMC message on one worker).
+/// returns another object, it would be copied through a 16-byte stack store that the
+/// register loads then read back in halves, a store-forwarding stall per receive.
 template <class T>
 [[gnu::noinline]] std::optional<T> chan_recv_unbuffered(ChanState<T>* state) {
   std::optional<T> out;

@@ -95,8 +95,8 @@ class ChanState {
   /// try_send() of a buffered channel (capacity() > 0), for the blocking send's fast path.
   /// It stays small enough to inline into chan_send and chan_recv, so the value travels in
   /// registers instead of through a stack slot that a wider load reads back (a
-  /// store-forwarding stall per message); with try_send's unbuffered hint test inlined as
-  /// well, g++ stopped inlining the channel lock into unbuffered ping-pong (+2 ns).
+  /// store-forwarding stall per message). try_send's unbuffered hint test stays out of it:
+  /// inlined as well, it makes g++ stop inlining the channel lock into the unbuffered paths.
   ChanStatus try_send_buffered(T& value) noexcept {
     const ChanStatus s = ring_->try_push(value);
     if (s == ChanStatus::ok) wake_one(receivers_, receivers_waiting_);
@@ -321,8 +321,8 @@ class ChanState {
     SpinLockGuard guard(lock_);
     if (WaitEntry* e = q.claim_first()) {
       e->result = WaitEntry::kNone;  // woken to retry
-      // Unparked under the lock (allowed: see chan_wait.hpp). After it, as hand-offs do,
-      // measured slower for buffered MPMC 4x4 on 2 workers (76-82 ns a message vs 68-72).
+      // Unparked under the lock (allowed: see chan_wait.hpp), not after it as hand-offs do:
+      // for the buffered flavor, waking after the unlock is the slower order under contention.
       e->ctx->waiter.unpark();
     }
     update_flag(q, waiting);

@@ -45,8 +45,9 @@ class SpinLock {
   [[gnu::always_inline]] void lock() noexcept {
     // acquire: pairs with the release store in unlock(); the previous holder's writes to
     // the queues are visible to the next holder. The uncontended exchange is all that is
-    // inlined; the spin is out of line (as a call, the lock was 16% of an unbuffered MPMC
-    // message on one worker, and g++ makes it one when its callers grow: always_inline).
+    // inlined; the spin is out of line. The lock is taken on every unbuffered message, so a
+    // call here would be a large share of one, and g++ makes it a call when its callers
+    // grow: hence always_inline.
     if (!locked_.exchange(true, std::memory_order_acquire)) [[likely]]
       return;
     lock_contended();
@@ -60,9 +61,9 @@ class SpinLock {
   // Between two looks at the lock word a waiter pauses 1, 2, 4 ... up to kMaxPauses times:
   // with many waiters polling it after every pause, the line bounced among them and the
   // holder's unlock, and the next exchange, waited behind that traffic. The holder is done
-  // within ~100 ns unless it was preempted, so after kPausesBeforeYield pauses in all
-  // (~15-25 us) the waiter yields its thread instead. Measured on 16 cores (unbuffered
-  // MPMC 4x4, 4 to 16 workers): 435-640 ns a message polling every pause, 280-380 with this.
+  // within a short critical section unless it was preempted, so after kPausesBeforeYield
+  // pauses in all (far longer than any critical section) the waiter yields its thread
+  // instead. The backoff matters most with many workers contending for one channel.
   static constexpr int kMaxPauses = 64;
   static constexpr int kPausesBeforeYield = 1024;
 
