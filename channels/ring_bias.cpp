@@ -1,5 +1,5 @@
 // Revoking a buffered channel's bias to the worker of a one-worker runtime
-// (include/spindle/detail/chan_ring.hpp, "Bias").
+// (channels/include/spindle/detail/chan_ring.hpp, "Bias").
 #include <atomic>
 #include <cstdint>
 

@@ -1,5 +1,5 @@
 // The non-template half of select: the engine every blocking channel operation runs
-// (protocol in include/spindle/detail/chan_select.hpp).
+// (protocol in channels/include/spindle/detail/chan_select.hpp).
 #include <cstdint>
 #include <memory>
 #include <vector>

@@ -1,4 +1,4 @@
-// after() and Ticker on the runtime's timer heap (include/spindle/detail/timer.hpp).
+// after() and Ticker on the runtime's timer heap (runtime/include/spindle/detail/timer.hpp).
 //
 // Timer callbacks run outside any task, on a scheduler or timer thread, and must never
 // block: they only ever try_send into a channel with room for one tick.

@@ -1,5 +1,5 @@
 // spindle::Mutex: the contended paths. The invariants are at the top of the class in
-// include/spindle/mutex.hpp.
+// patterns/include/spindle/mutex.hpp.
 #include <stdexcept>
 
 #include "spindle/mutex.hpp"

@@ -1,4 +1,4 @@
-// spindle::Semaphore. The invariants are in include/spindle/semaphore.hpp.
+// spindle::Semaphore. The invariants are in patterns/include/spindle/semaphore.hpp.
 #include <stdexcept>
 #include <string>
 

@@ -1,4 +1,4 @@
-// spindle::WaitGroup. The invariant is in include/spindle/waitgroup.hpp.
+// spindle::WaitGroup. The invariant is in patterns/include/spindle/waitgroup.hpp.
 #include <stdexcept>
 
 #include "spindle/waitgroup.hpp"

@@ -12,7 +12,7 @@
 #include <utility>
 
 #include "bench_common.hpp"
-#include "runtime/context/context.hpp"
+#include "runtime/machine/machine_context.hpp"
 
 #if SPINDLE_BENCH_HAVE_BOOST_CONTEXT
 #include <boost/context/fiber.hpp>

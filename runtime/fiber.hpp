@@ -20,7 +20,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "runtime/context/context.hpp"
+#include "runtime/machine/machine_context.hpp"
 #include "runtime/sanitizers.hpp"
 #include "runtime/stack.hpp"
 #include "spindle/detail/waiter.hpp"

@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/context/context.hpp"
+#include "runtime/machine/machine_context.hpp"
 #include "runtime/fiber.hpp"
 #include "runtime/runnext_slot.hpp"
 #include "runtime/sanitizers.hpp"

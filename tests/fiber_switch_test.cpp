@@ -13,7 +13,7 @@
 #include <xmmintrin.h>
 #endif
 
-#include "runtime/context/context.hpp"
+#include "runtime/machine/machine_context.hpp"
 
 namespace {
 

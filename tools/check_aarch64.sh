@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cross-compiles tests/aarch64/switch_check.cpp with runtime/context/switch_aarch64.S and runs
+# Cross-compiles tests/aarch64/switch_check.cpp with runtime/machine/switch_aarch64.S and runs
 # it under qemu-user, so the AArch64 switch is exercised on x86-64 machines too.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -7,5 +7,5 @@ OUT=${1:-$(mktemp -d)}
 mkdir -p "$OUT"
 aarch64-linux-gnu-g++ -O2 -std=c++20 -static -Wall -Wextra -Werror -I "$ROOT" -I "$ROOT/include" \
   -DSPINDLE_CONTEXT_ASM=1 "$ROOT/tests/aarch64/switch_check.cpp" \
-  "$ROOT/runtime/context/switch_aarch64.S" -o "$OUT/switch_check_aarch64"
+  "$ROOT/runtime/machine/switch_aarch64.S" -o "$OUT/switch_check_aarch64"
 qemu-aarch64 "$OUT/switch_check_aarch64"

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <vector>
 
-#include "runtime/context/context.hpp"
+#include "runtime/machine/machine_context.hpp"
 using namespace spindle::detail;
 MachineContext a, b;
 int trips = 0;

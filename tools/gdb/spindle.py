@@ -10,7 +10,7 @@
 # (runtime/task_registry.hpp: shards, each a list of nodes pointing at TaskCores) -> each task's Fiber
 # (runtime/fiber.hpp). It needs the library's debug information and libstdc++'s layouts of
 # std::vector, std::string and std::atomic. spindle-bt is x86-64 only: it reads the frame
-# runtime/context/switch_x86_64.S saves, or the ucontext_t of the ucontext back end.
+# runtime/machine/switch_x86_64.S saves, or the ucontext_t of the ucontext back end.
 
 import gdb
 from gdb.unwinder import Unwinder, register_unwinder
@@ -170,7 +170,7 @@ class InfoSpindleTasks(gdb.Command):
                       % (tid, label, state, file, line, fn, by))
 
 
-# Saved frame of a suspended context (runtime/context/switch_x86_64.S), offsets from sp;
+# Saved frame of a suspended context (runtime/machine/switch_x86_64.S), offsets from sp;
 # the context's own rsp lies past the frame and the 128-byte red zone.
 SAVED = [("r15", 16), ("r14", 24), ("r13", 32), ("r12", 40), ("rbx", 48), ("rbp", 56)]
 RIP_OFFSET, FRAME_SIZE = 64, 72 + 128  # the frame sits below the red zone

@@ -2,7 +2,7 @@
 // (the two ways, and what each costs where: switch_x86_64.S).
 #include <cpuid.h>
 
-#include "runtime/context/context.hpp"
+#include "runtime/machine/machine_context.hpp"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "runtime/context/context.hpp"
+#include "runtime/machine/machine_context.hpp"
 
 namespace spindle::detail {
 namespace {
