@@ -100,6 +100,14 @@ inline void context_init(MachineContext& ctx, void* /*stack_low*/, void* stack_h
 #define SPINDLE_CONTEXT_AVX512_CLOBBERS
 #endif
 
+// The resume label is reached by an indirect jump: with -fcf-protection (IBT) it starts
+// with endbr64 (switch_x86_64.S, "Control-flow enforcement").
+#if defined(__CET__) && (__CET__ & 1)
+#define SPINDLE_CONTEXT_LANDING_PAD "endbr64\n\t"
+#else
+#define SPINDLE_CONTEXT_LANDING_PAD
+#endif
+
 /// Saves the running context into `from` and resumes `to`. Returns when something switches
 /// back to `from`.
 ///
@@ -129,8 +137,7 @@ inline void context_switch(MachineContext& from, MachineContext& to) {
       "movq   %%rsp, %%rax\n\t"
       "movq   %[resume], %%rsp\n\t"
       "jmp    spindle_context_resume\n"
-      "1:\n\t"
-      "leaq   128(%%rsp), %%rsp\n\t"
+      "1:\n\t" SPINDLE_CONTEXT_LANDING_PAD "leaq   128(%%rsp), %%rsp\n\t"
       :
       : [save] "r"(&from.sp), [resume] "r"(to.sp)
       : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "xmm0", "xmm1", "xmm2", "xmm3",

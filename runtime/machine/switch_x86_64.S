@@ -16,9 +16,9 @@
  *   offset 56  rbp
  *   offset 64  resume address       where the context resumes
  *
- * The first half, which pushes this frame, is inline assembly in context.hpp so that the
+ * The first half, which pushes this frame, is inline assembly in machine_context.hpp so that the
  * resume address is a label at each call site: resuming is an indirect jump, and no call/ret
- * pair spans the switch (why that matters: context.hpp). Everything else is caller-saved
+ * pair spans the switch (why that matters: machine_context.hpp). Everything else is caller-saved
  * and declared clobbered there, so the compiler spills what it needs around the switch.
  *
  * The control words are restored in one of two ways, chosen once per process
@@ -37,10 +37,25 @@
  * A fresh context (context_init) is the same frame with r12 = entry function, r13 = its
  * argument and the resume address = spindle_context_trampoline.
  */
+/*
+ * Control-flow enforcement (CET). Built with -fcf-protection (the compiler then defines
+ * __CET__), every place an indirect jump lands starts with endbr64: here the trampoline, and
+ * the resume label context_switch() plants in its caller (machine_context.hpp). The object is then
+ * marked IBT-compatible in its GNU property note, so a consumer built with -fcf-protection
+ * stays IBT-marked. Shadow stacks are not supported: a switch moves rsp to another fiber's
+ * stack without switching the shadow stack, so the note never claims SHSTK, and a process
+ * linking spindle runs without shadow stacks (the linker ANDs the marks).
+ */
+#if defined(__CET__) && (__CET__ & 1)
+#define SPINDLE_LANDING_PAD endbr64
+#else
+#define SPINDLE_LANDING_PAD
+#endif
+
         .text
 
 /*
- * Second half of the switch; context_switch() (context.hpp, inlined at each call site) has
+ * Second half of the switch; context_switch() (machine_context.hpp, inlined at each call site) has
  * pushed the frame of the suspending context and loaded the resumed one's sp.
  * In: rsp = the resumed context's frame, rax = the suspender's frame.
  */
@@ -83,6 +98,7 @@ spindle_context_resume:
 spindle_context_trampoline:
         .cfi_startproc
         .cfi_undefined rip      /* outermost frame: debuggers and unwinders stop here */
+        SPINDLE_LANDING_PAD     /* reached by spindle_context_resume's indirect jump */
         movq    %r13, %rdi
         callq   *%r12
         ud2
@@ -90,3 +106,17 @@ spindle_context_trampoline:
         .size   spindle_context_trampoline, .-spindle_context_trampoline
 
         .section .note.GNU-stack,"",@progbits
+
+#if defined(__CET__) && (__CET__ & 1)
+/* NT_GNU_PROPERTY_TYPE_0 note: GNU_PROPERTY_X86_FEATURE_1_AND = IBT (bit 0) only. */
+        .section .note.gnu.property,"a"
+        .p2align 3
+        .long   4               /* name size: "GNU\0" */
+        .long   16              /* descriptor size: one property, padded to 8 */
+        .long   5               /* NT_GNU_PROPERTY_TYPE_0 */
+        .asciz  "GNU"
+        .long   0xc0000002      /* GNU_PROPERTY_X86_FEATURE_1_AND */
+        .long   4               /* property data size */
+        .long   1               /* GNU_PROPERTY_X86_FEATURE_1_IBT */
+        .p2align 3
+#endif
