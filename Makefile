@@ -4,13 +4,16 @@
 #   make test          default, tsan, asan and clang builds, each followed by its test suite
 #   make test-default  only the default build's tests (quick developer loop)
 #   make test-<preset> any single preset: default, tsan, asan, ucontext, clang
+#   make check-install the default build installed into a temporary prefix, then consumers
+#                      built with find_package and pkg-config (tools/check_install.sh)
+#   make check-shared  the same for a shared build of its own, with g++ (tools/check_shared.sh)
 #   make demo | bench | docs | clean
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_PRESETS ?= default tsan asan clang
 PRESETS := default tsan asan ucontext clang
 
-.PHONY: all deps build test demo bench docs clean $(addprefix test-,$(PRESETS)) $(addprefix build-,$(PRESETS))
+.PHONY: all deps build test check-install check-shared demo bench docs clean $(addprefix test-,$(PRESETS)) $(addprefix build-,$(PRESETS))
 
 all: build
 
@@ -38,6 +41,12 @@ test: deps
 	  $(MAKE) --no-print-directory test-$$p || { echo "################ test suite FAILED: $$p ################"; exit 1; }; \
 	done; \
 	echo ""; echo "################ all test suites passed: $(TEST_PRESETS) ################"
+
+check-install: build-default
+	bash tools/check_install.sh build/default
+
+check-shared: deps
+	bash tools/check_shared.sh
 
 demo: build
 	./build/default/examples/demo
