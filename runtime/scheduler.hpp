@@ -71,6 +71,8 @@ struct SchedulerList {
 
 /// Calls fn on every live scheduler of the process, under a lock that keeps them alive.
 void for_each_scheduler(const std::function<void(Scheduler&)>& fn);
+/// The list itself, made (and published to debuggers) on first use.
+SchedulerList& scheduler_list();
 
 class Scheduler {
  public:

@@ -37,10 +37,6 @@ constexpr long kPatienceScale = 1;
 #endif
 constexpr std::uint32_t kGlobalPollInterval = 61;  // rounds between fairness polls
 constexpr std::uint32_t kRunnextStreakLimit = 32;  // then the deque gets a turn
-// A spin episode: kQuickSpinRounds fast looks, then the rest a few microseconds apart.
-// Longer episodes do not speed up message passing on two workers, but every sporadic
-// wake-up of an idle runtime (a ticker, say) would pay for the whole episode in CPU time.
-constexpr int kSpinRounds = 16;
 // How long a thief leaves a lone task behind a busy worker before taking it (steal_from()).
 constexpr std::chrono::nanoseconds kStealPatience{3000 * kPatienceScale};
 // The same for a short queue of woken tasks (fewer than kShareAtOnce, the oldest not a fresh
@@ -52,15 +48,6 @@ constexpr std::chrono::nanoseconds kStealPatience{3000 * kPatienceScale};
 // between the two: most of the gain for groups, little delay for jobs.
 constexpr std::chrono::nanoseconds kWokenPatience{6000 * kPatienceScale};
 constexpr std::size_t kShareAtOnce = 16;
-// A spinner's first rounds follow each other quickly (pausing 1, 2, 4, ... times), for work
-// that is about to appear; the rest pause kSlowSpinPauses times (a few microseconds) between
-// looks.
-constexpr int kQuickSpinRounds = 8;
-constexpr int kSlowSpinPauses = 256;
-// Episodes in a row that ended with only tasks left to their owner in sight (a lone task or
-// a short queue of woken ones; see Worker::idle) stretch the pause between looks, up to
-// kSlowSpinPauses << kMaxLoneShift, about the length of a whole normal episode.
-constexpr int kMaxLoneShift = 3;
 
 [[noreturn]] void report_stack_overflow(const Fiber& f) {
   write_overflow_message(f, "the stack canary was overwritten");
@@ -561,140 +548,6 @@ Fiber* Worker::find_work(bool look_at_runnext) {
     }
   }
   return nullptr;
-}
-
-void Worker::stop_spinning() {
-  spinning_ = false;
-  // The last spinner to find work wakes a replacement, so a burst of work keeps pulling
-  // workers in instead of being drained by one.
-  if (sched.spinning().fetch_sub(1, std::memory_order_seq_cst) == 1) sched.notify_work();
-}
-
-void Worker::idle() {
-  auto& spinning = sched.spinning();
-  const std::size_t n = sched.worker_count();
-  // At most half the workers spin: enough to pick up a burst quickly, without burning every
-  // core on an idle runtime.
-  if (!spinning_ && 2 * spinning.load(std::memory_order_seq_cst) < n) {
-    spinning.fetch_add(1, std::memory_order_seq_cst);
-    spinning_ = true;
-  }
-  if (spinning_) {
-    // Every look at another worker pulls cache lines that its owner writes on each push and
-    // pop (and a pop's fence then waits for the line to come back): a spinner polling flat
-    // out slows the busy worker it polls. Hence the slow rounds, and runnext (exchanged
-    // twice per message passed) only looked at in them.
-    // After an episode that saw only tasks left to their owner (lone tasks or a few woken
-    // ones: partners about to run beside their wakers, as in a pipeline or a ping-pong), the
-    // next one skips the quick rounds and looks less often: each look pulls lines the busy
-    // worker writes per message, and restarting with quick rounds at every episode would
-    // keep slowing that worker down. A task that stays put is still taken, a few looks later.
-    const int first = lone_streak_ > 0 ? kQuickSpinRounds : 0;
-    const int slow_pauses = kSlowSpinPauses << lone_streak_;
-    for (int i = first; i < kSpinRounds; ++i) {
-      const bool slow = i >= kQuickSpinRounds;
-      if (Fiber* f = find_work(slow)) {
-        lone_streak_ = 0;
-        stop_spinning();
-        run(f);
-        return;
-      }
-      const int pauses = slow ? slow_pauses : 1 << i;
-      for (int k = 0; k < pauses; ++k) cpu_relax();
-    }
-    spinning_ = false;
-    spinning.fetch_sub(1, std::memory_order_seq_cst);
-    // Re-check after no longer counting as a spinner: a producer that saw us spinning did
-    // not wake anyone, so its work must be found here. A task left in a busy worker's
-    // runnext for now counts as work too: go round again rather than sleep past it. A
-    // spinner that slept instead would be woken again at once by the pair's next hand-off
-    // (the producer saw no spinner), a cross-thread wake-up per message.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    for (bool fenced = runnext.mode() != RunnextSlot::Mode::plain;; fenced = true) {
-      work_waiting_ = false;
-      if (Fiber* f = find_work(true)) {
-        lone_streak_ = 0;
-        run(f);
-        return;
-      }
-      if (work_waiting_) {
-        lone_streak_ = std::min(lone_streak_ + 1, kMaxLoneShift);  // capped: no overflow
-        return;
-      }
-      if (fenced) break;
-      // About to sleep. Where runnext takes plain stores, a producer's store into it and
-      // its load of the spinner count have no fence between them: a process fence orders
-      // them for us, then one more look. Only here, before a sleep: a spinner that goes
-      // round again needs none, and fencing at the end of every spin episode would send the
-      // busy worker an interrupt each time.
-      process_fence();
-    }
-    lone_streak_ = 0;
-    sleep(true);
-    return;
-  }
-  sleep(false);
-}
-
-void Worker::sleep(bool spun) {
-  // Nothing to do: unlink the tasks of this worker's registry shard that finished elsewhere
-  // (their memory is held until then).
-  sched.registry().sweep(index);
-  sched.push_idle(this);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  // Before sleeping, nothing runnable may be left behind. A task waiting in a busy worker's
-  // runnext keeps a worker that spun awake; one that was not allowed to spin leaves it to
-  // the spinners (there were enough of them when it decided).
-  work_waiting_ = false;
-  Fiber* found = find_work(true);
-  if (found != nullptr || sched.stopping() || (spun && work_waiting_)) {
-    if (!sched.remove_idle(this)) spinning_ = true;  // a waker took us and counted us
-    if (found != nullptr) {
-      if (spinning_) stop_spinning();
-      run(found);
-    }
-    return;
-  }
-  // Plan the wake-up: sleep until the earliest timer unless another sleeper already will.
-  const std::int64_t next = sched.timers().next_deadline_ns();
-  auto& watch = sched.watch_deadline();
-  bool watching = false;
-  if (next != TimerHeap::kNever) {
-    std::int64_t cur = watch.load(std::memory_order_seq_cst);
-    while (next < cur) {
-      if (watch.compare_exchange_weak(cur, next, std::memory_order_seq_cst)) {
-        watching = true;
-        break;
-      }
-    }
-  }
-  const TimePoint deadline{Clock::duration(next)};
-  CoarseClockHold::release();  // asleep: the coarse clock may stop (taken back below)
-  for (;;) {
-    // acquire: pairs with wake_one()'s release store.
-    if (wake_flag.load(std::memory_order_acquire) != 0) break;
-    if (watching && Clock::now() >= deadline) break;
-    // One sleeper waits in epoll_wait instead (same timeout); it leaves once it woke a task.
-    Poller* p = sched.poller_if_any();
-    const auto polled = p != nullptr ? p->idle_wait(*this, watching ? &deadline : nullptr)
-                                     : Poller::IdleResult::not_polled;
-    if (polled == Poller::IdleResult::woke) break;
-    if (polled == Poller::IdleResult::not_polled) {
-      futex_wait(wake_flag, 0, watching ? &deadline : nullptr);
-    }
-  }
-  CoarseClockHold::acquire();
-  sched.monitor_wake();  // the runtime is busy again: the monitor watches it
-  if (watching) {
-    std::int64_t mine = next;
-    watch.compare_exchange_strong(mine, TimerHeap::kNever, std::memory_order_seq_cst);
-  }
-  // acquire: as above.
-  if (wake_flag.load(std::memory_order_acquire) != 0) {
-    spinning_ = true;  // the waker removed us from the idle set and counted us as spinning
-  } else if (!sched.remove_idle(this)) {
-    spinning_ = true;  // timed out, but a waker took us meanwhile
-  }
 }
 
 }  // namespace spindle::detail
