@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Convenience front end for spindle's CMake presets (see CMakePresets.json).
 #   make build         configure + build the default tree in build/default (-O3 -g, as the
 #                      benchmarks build, so optimiser-only warnings fail here too)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The unpark half of a channel hand-off, run after the channel lock is released
 // (ChanCompletion in chan_wait.hpp).
 #include "spindle/detail/chan_wait.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Out-of-line members of the channel exception types (their vtables live here) and the
 // throw helpers the channel templates call.
 #include "spindle/chan.hpp"

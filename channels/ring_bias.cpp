@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Revoking a buffered channel's bias to the worker of a one-worker runtime
 // (channels/include/spindle/detail/chan_ring.hpp, "Bias").
 #include <atomic>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The non-template half of select: the engine every blocking channel operation runs
 // (protocol in channels/include/spindle/detail/chan_select.hpp).
 #include <cstdint>

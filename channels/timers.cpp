@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // after() and Ticker on the runtime's timer heap (runtime/include/spindle/detail/timer.hpp).
 //
 // Timer callbacks run outside any task, on a scheduler or timer thread, and must never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Contexts: a deadline for a whole call tree, values along it, cancellation flowing down.
 #include <cstdio>
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle showcase, what `make demo` runs: a log-analytics pipeline over generated input.
 //
 //   generate lines ─▶ parse (Result<Entry>) ─▶ route errors ─▶ fan-out 4 enrichers ─▶ fan-in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // batch: group values into chunks by size, or by time when the input is slow.
 #include <cstdio>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bridge: a channel of channels read as one flat channel.
 #include <cstdio>
 

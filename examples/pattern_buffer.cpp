@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // buffer: a queuing stage lets a bursty producer run ahead of a steady consumer.
 #include <cstdio>
 

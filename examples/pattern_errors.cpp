@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Errors coupled to results: stages pass Result<T> along; one place decides what a failure
 // means.
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fan_out and fan_in: widen a slow stage across several tasks, then merge the results.
 #include <cstdio>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // generate, repeat, repeat_fn and take: sources of values that stop when done fires.
 #include <cstdio>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // map and filter: the stages of a pipeline, each a task connected by channels.
 #include <cstdio>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // or_channel: one done channel that closes when the first of several does.
 #include <cstdio>
 

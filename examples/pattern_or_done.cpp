@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // or_done: range over a channel you do not control, and still stop when done fires.
 #include <cstdio>
 

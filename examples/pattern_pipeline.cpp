@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pipelines as values: build a pipeline from stages with `|`, store it, run it on inputs.
 #include <cstdio>
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tee: every value to two consumers, in order.
 #include <cstdio>
 

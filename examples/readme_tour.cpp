@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The tour in README.md, built with the examples so it cannot go stale.
 #include <spindle/spindle.hpp>
 using namespace std::chrono_literals;

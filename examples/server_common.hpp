@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What spindle_echo_server and spindle_http_hello share: argument parsing, the file
 // descriptor limit, the accept loop, and a clean stop on SIGINT/SIGTERM (cancel the root
 // context, wait for every connection task, then check for leaks).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Skynet: a million-leaf tree of tasks, then ten thousand concurrent sleepers. A runtime
 // micro-showcase (formerly the `make demo` placeholder).
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle_echo_server PORT: an echo server, one task per connection.
 //
 //   ./spindle_echo_server 7000 &      # prints "listening on 7000"

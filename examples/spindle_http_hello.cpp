@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle_http_hello PORT [IDLE_TIMEOUT_MS] [--idle-ms=N] [--head-ms=N] [--write-ms=N]
 //                   [--max-body=BYTES]: a minimal HTTP/1.1 server. Every GET gets `hello\n`;
 // a malformed request (bare-LF line endings, a duplicate Host, ...) gets 400 and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WaitGroup, Mutex, Once, Semaphore and ErrGroup: Go's sync toolbox for tasks.
 #include <cstdio>
 #include <mutex>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Endpoints, name resolution and spindle::net's error category.
 #include <arpa/inet.h>
 #include <netdb.h>

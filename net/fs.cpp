@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::fs on top of spindle::blocking: plain POSIX calls, run on the blocking pool.
 #include "spindle/fs.hpp"
 

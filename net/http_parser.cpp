@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTTP/1.1 request parser: find the end of the head (CRLF CRLF), then validate the
 // request line and each header field against RFC 9112's grammar. Only bodies framed by
 // Content-Length are supported; Transfer-Encoding is refused (a server answering 400 to it

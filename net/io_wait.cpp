@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Two ways to wait for readiness:
 //  * in a task: add the fd to the runtime's poller (once), arm the PollDesc with a Waiter,
 //    hook the Context so cancellation unparks the same Waiter, and park (with a timer when

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Waiting for a socket to become ready, from a task (the netpoller) or a plain thread
 // (poll(2)), until readiness, the Context's cancellation or an explicit deadline.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TcpStream and TcpListener: non-blocking sockets whose would-block waits go through
 // net/io_wait (the netpoller in tasks, poll(2) on threads). Every call tries the system call
 // first and waits only on EAGAIN, so a ready socket costs one system call. One exception, in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Context trees: cancellation propagation, deadlines on runtime timers, lazy done channels.
 //
 // Shape. Every derived context is a ContextNode holding a shared_ptr to its parent, so a

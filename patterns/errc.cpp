@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The "spindle" error category behind spindle::errc.
 #include "spindle/errc.hpp"
 

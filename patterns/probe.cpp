@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::Probe: Little's-law measurements of a pipeline stage.
 #include "spindle/patterns/probe.hpp"
 

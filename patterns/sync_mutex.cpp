@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::Mutex: the contended paths. The invariants are at the top of the class in
 // patterns/include/spindle/mutex.hpp.
 #include <stdexcept>

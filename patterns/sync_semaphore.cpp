@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::Semaphore. The invariants are in patterns/include/spindle/semaphore.hpp.
 #include <stdexcept>
 #include <string>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::Semaphore::acquire(const Context&, n): the cancellable acquire. Kept apart from
 // sync_semaphore.cpp so that the plain semaphore does not depend on contexts (and channels).
 #include "spindle/context.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::WaitGroup. The invariant is in patterns/include/spindle/waitgroup.hpp.
 #include <stdexcept>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared helpers of spindle's benchmark programs (perf/*.cpp).
 //
 // Naming convention, which tools/bench_table.py relies on: every Google Benchmark case is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Boost.Fiber as a `Sys` of perf/chan_workloads.hpp: boost::fibers::buffered_channel and
 // unbuffered_channel, fibers with perf's fixed-size stacks.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runs a callable under Boost.Fiber on `workers` OS threads, for the comparisons in perf/.
 //
 // One worker: a fresh thread with Boost.Fiber's default round_robin scheduler. More: the

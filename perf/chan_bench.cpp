@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The channel benchmarks, against Go's perf/go/chan.go:
 //
 //   chan_pingpong        round trips over two unbuffered channels (t_op: one round trip)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The channel workloads, written once for every green-thread library with Go-like
 // channels (spindle, Boost.Fiber). A library plugs in as a `Sys` type:
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // How far apart the first two CPUs this process may use are: the round trip of one cache
 // line between two threads pinned to them, in ns (median of several runs), printed as JSON.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Liveness under load: how timers fare while every worker is busy or stuck. A plain program
 // (latency distributions, not per-operation times); each measurement prints one JSON line on
 // stdout, as perf/go/liveness.go does for Go:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # perf/net_bench.sh [BUILD_DIR]: spindle's servers against Go's, over loopback.
 #   HTTP: wrk -t1 -c100 against spindle_http_hello and perf/go/net_http.go (net/http)
 #   echo: spindle_net_load, 1,000 connections of closed-loop 64-byte round trips, against

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle_net_load: the load generator of perf/net_bench.sh, written with spindle::net.
 //
 //   spindle_net_load echo PORT CONNS SECONDS [BYTES]   closed-loop echo round trips on CONNS

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The patterns benchmarks, each against Go's perf/go/pattern.go:
 //
 //   pipeline4/spindle/workers:N       a 4-stage pipeline (source, map, filter, map) under a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Memory per blocked task and CPU use of an idle runtime. A plain program (not Google
 // Benchmark): each measurement prints one JSON line on stdout, the format perf/go/*.go
 // print too and tools/bench_table.py reads:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Task creation: spawn+join of many empty tasks, and skynet (a 10-ary tree of tasks whose
 // leaves return their number and whose nodes sum their children).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Raw context switch: two contexts ping-pong, nothing else (no scheduler, no queues).
 // One iteration is a round trip, i.e. two one-way switches; t_op is the one-way time.
 //

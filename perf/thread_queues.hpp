@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The OS-thread queues that perf/chan_bench.cpp compares spindle's channels with, behind
 // one interface: `push(v)` blocks while the queue is full (where it has a bound), `pop()`
 // blocks while it is empty.

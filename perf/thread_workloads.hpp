@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The channel workloads of perf/chan_workloads.hpp on OS threads, over a blocking queue of
 // perf/thread_queues.hpp (`Queue(capacity)`, `push(v)`, `pop()`).
 //

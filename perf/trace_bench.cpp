@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What tracing costs: the same two workloads with spindle::trace off and on, in one run.
 //
 //   trace_spawn/off|on/workers:1        spawn one task and join it, n times (spawn, run, exit,

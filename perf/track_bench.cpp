@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What task tracking costs: spawn + join of short tasks, from inside a task. Build this
 // program twice — the normal build (tracking on) and one configured with
 // -DSPINDLE_TRACK_TASKS=OFF — and compare items_per_second (perf/README.md, "Tracking

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Yield ping-pong on one worker: two tasks take turns, each yielding in a loop; t_op is the
 // time per yield (one yield = one switch away and, later, one back).
 //

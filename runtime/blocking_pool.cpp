@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The elastic pool behind spindle::blocking().
 //
 // Invariants (under mu_): queue_ holds jobs not yet taken; idle_ counts threads waiting on

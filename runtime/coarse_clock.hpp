@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The time a park records, "parked since", without reading the CPU's counter on every park.
 //
 // Reading the counter (rdtsc) is microcoded, and a channel round trip parks twice, so two

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Runtime::dump(): every task of a runtime, like Go's SIGQUIT goroutine dump.
 #include <ostream>
 

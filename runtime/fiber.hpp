@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A Fiber is one task's execution vehicle: its stack, its saved registers, and the
 // bookkeeping the scheduler needs while the task is suspended. The Fiber record itself lives
 // at the top of its own stack mapping, so a blocked task's record and first frames share a

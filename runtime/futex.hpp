@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Thin wrappers over the Linux futex system call: the one primitive every sleep in spindle
 // ends in (parked workers, threads blocked in a Waiter, the timer thread).
 #pragma once

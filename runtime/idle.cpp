@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The idle/wake protocol: how a worker with nothing to run spins, then sleeps, and how work
 // that appears wakes exactly as many workers as it needs.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The monitor: one thread per runtime that keeps it moving when its workers cannot (Go's
 // sysmon). Spindle never preempts a task's code, so a worker whose task computes for long, or
 // sits in a blocking system call, serves nothing else meanwhile. While the runtime is busy the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Turns a stack overflow in a task into a readable death: a SIGSEGV handler, running on a
 // per-worker alternate signal stack (the task's own stack is the one that ran out), that
 // recognises a fault just below the running task's stack and prints the task's id and spawn

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The partial-deadlock proof.
 //
 // What wakes a parked task (spindle's waiter protocol): only an unpark() of its Waiter, by

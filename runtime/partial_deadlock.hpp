@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Partial deadlocks: sets of tasks that provably stay blocked for good while other tasks of
 // the runtime may still run. What is proven, and why that is sound, is at the top of
 // partial_deadlock.cpp; the public contract is Runtime::partial_deadlocks().

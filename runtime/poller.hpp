@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The netpoller: epoll (edge-triggered) woven into the scheduler's idle path, as Go's
 // netpoll is. There is no I/O thread. A task whose socket would block arms a wait on the
 // socket's PollDesc and parks; readiness is collected by workers:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A process-wide memory barrier (Linux membarrier, private expedited): the slow half of an
 // asymmetric fence. A rare event (runtime teardown) pays for one system call so that a hot
 // path (claiming a parked task) can order a store before a load without a locked

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A worker's runnext slot: the one task that runs next on it, ahead of its deque (the task a
 // message just woke, so that it runs beside its partner). The owner pushes and takes on every
 // message; thieves (idle workers) take a task left there too long.

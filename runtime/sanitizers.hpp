@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fiber annotations for AddressSanitizer and ThreadSanitizer. Without them ASan sees a stack
 // switch as a wild stack-pointer jump (false stack-buffer-overflow reports, broken fake
 // stacks) and TSan mixes the happens-before histories of every task run by a thread.

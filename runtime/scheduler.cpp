@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scheduler's core: construction (workers, spares, the monitor), spawning, making a
 // parked fiber runnable again, and the runtime's diagnostics. The rest of it lives beside
 // this file: the idle/wake protocol (idle.cpp), the stack pool (stack_pool.cpp), teardown
@@ -143,8 +144,10 @@ Poller& Scheduler::poller() {
   return *p;
 }
 
+#if SPINDLE_TEST_HOOKS
 std::atomic<void (*)()> g_outside_wake_hook{nullptr};
 std::atomic<void (*)()> g_exclusive_claim_hook{nullptr};
+#endif
 
 void Scheduler::make_runnable_slow(Fiber* f, Worker* w) {
   if (trace::on()) [[unlikely]]
@@ -165,9 +168,7 @@ void Scheduler::make_runnable_slow(Fiber* f, Worker* w) {
   san::publish(f);
   injection_.enqueue(f);
   notify_work(nullptr);
-  // relaxed: set by tests before the wake-up they stall.
-  if (auto hook = g_outside_wake_hook.load(std::memory_order_relaxed)) [[unlikely]]
-    hook();
+  SPINDLE_TEST_HOOK(g_outside_wake_hook);
   // release: pairs with ~Scheduler's acquire; our reads of the scheduler come first.
   outside_wakers_.fetch_sub(1, std::memory_order_release);
 }

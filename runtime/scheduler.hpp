@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The scheduler behind a spindle::Runtime: workers, the global injection queue, idle
 // parking, timers, the stack pool and task teardown.
 //
@@ -48,6 +49,7 @@
 #include "runtime/monitor.hpp"
 #include "runtime/poller.hpp"
 #include "runtime/task_registry.hpp"
+#include "runtime/test_hooks.hpp"
 #include "runtime/timer_heap.hpp"
 #include "runtime/trace.hpp"
 #include "runtime/worker.hpp"
@@ -59,9 +61,11 @@ namespace spindle::detail {
 class Scheduler;
 class SimCore;
 
+#if SPINDLE_TEST_HOOKS
 /// Test hook: called by Scheduler::claim_parked_exclusive() after it has checked for
 /// teardown and before its plain store claims the fiber (the window teardown must wait out).
 extern std::atomic<void (*)()> g_exclusive_claim_hook;
+#endif
 
 /// Every live scheduler of the process (behind for_each_scheduler; debuggers read `all`).
 struct SchedulerList {
@@ -142,9 +146,7 @@ class Scheduler {
       w.claiming.store(0, std::memory_order_relaxed);  // relaxed: publishes nothing
       return claim_parked(f);
     }
-    // relaxed: set by a test before the hand-off it stalls here.
-    if (auto hook = g_exclusive_claim_hook.load(std::memory_order_relaxed)) [[unlikely]]
-      hook();
+    SPINDLE_TEST_HOOK(g_exclusive_claim_hook);
     // relaxed: nobody else moves f: its one waker is the caller, and teardown waits for
     // `claiming` to drop before it claims anything. f's saved context was published by its
     // worker's release when it marked the waiter parked (an unlock, or the CAS), which the
@@ -300,9 +302,11 @@ class Scheduler {
   friend class Monitor;
 };
 
+#if SPINDLE_TEST_HOOKS
 /// Test hook: called by a thread outside the runtime that wakes a task, after the task is
 /// queued and a worker notified, before the thread is done with the scheduler.
 extern std::atomic<void (*)()> g_outside_wake_hook;
+#endif
 
 }  // namespace spindle::detail
 

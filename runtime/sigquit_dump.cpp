@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Async-signal safety: a dump allocates, formats and takes the registry's locks, none of
 // which a signal handler may do (the signal may land while the interrupted thread holds that
 // very lock or is inside malloc). So the handler only write()s one byte to a pipe — write is

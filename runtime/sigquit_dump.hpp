@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The task dump on SIGQUIT, like Go's: with SPINDLE_DUMP_ON_SIGQUIT=1 in the environment
 // when the first Runtime is created, SIGQUIT writes every runtime's dump (Runtime::dump) to
 // stderr and ends the process with exit status 2.

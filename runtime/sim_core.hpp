@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The engine behind spindle::testing::Simulation: a one-worker scheduler driven by the
 // calling thread, a virtual clock, and one seeded generator for every choice.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The public face of SimCore: spindle::testing::Simulation and its small value types.
 #include "spindle/simulation.hpp"
 

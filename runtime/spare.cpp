@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A spare worker's own side of its life (runtime/monitor.hpp, "Spares"): handing its queued
 // tasks back when the monitor no longer needs it, and waiting dormant to be needed again.
 #include <chrono>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "runtime/stack.hpp"
 
 #include <sys/mman.h>
@@ -7,6 +8,8 @@
 #include <cerrno>
 #include <fstream>
 #include <system_error>
+
+#include "runtime/test_hooks.hpp"
 
 namespace spindle::detail {
 namespace {
@@ -20,10 +23,12 @@ constexpr long kMappingReserve = 8192;
 
 std::atomic<int> g_madv_guard_works{-1};  // -1 unknown, 0 no, 1 yes
 std::atomic<long> g_mprotect_stacks{0};
+#if SPINDLE_TEST_HOOKS
 // relaxed everywhere: a test-only switch read when a stack is mapped.
 std::atomic<GuardMode> g_forced_mode{GuardMode::madvise_guard};
 // Test hook: stacks map_stack() may still map before it fails; -1 (normally): no limit.
 std::atomic<long> g_maps_left{-1};
+#endif
 
 long mprotect_budget() {
   static const long budget = [] {
@@ -68,12 +73,14 @@ std::size_t page_size() noexcept {
 }
 
 StackMemory map_stack(std::size_t usable, std::size_t record, bool want_guard) {
+#if SPINDLE_TEST_HOOKS
   // relaxed: a test's countdown; the test arms it before the spawns it affects.
   if (g_maps_left.load(std::memory_order_relaxed) >= 0 &&
       g_maps_left.fetch_sub(1, std::memory_order_relaxed) <= 0) {
     throw std::system_error(ENOMEM, std::generic_category(),
                             "spindle: mmap of a task stack failed (test: out of stacks)");
   }
+#endif
   const std::size_t page = page_size();
   const std::size_t top = (record + page - 1) / page * page;
   // The guard region: kGuardBytes, whole pages. A guard installed with MADV_GUARD_INSTALL or
@@ -93,7 +100,11 @@ StackMemory map_stack(std::size_t usable, std::size_t record, bool want_guard) {
   // The record sits at the very top; the usable stack ends right below it, so the first
   // frames share the record's page.
   s.high = bytes + s.mapped - record;
+#if SPINDLE_TEST_HOOKS
   const GuardMode forced = g_forced_mode.load(std::memory_order_relaxed);
+#else
+  constexpr GuardMode forced = GuardMode::madvise_guard;
+#endif
   if (!want_guard) {
     s.mode = GuardMode::none;
   } else if (forced == GuardMode::madvise_guard && try_madv_guard(bytes, guard)) {
@@ -119,6 +130,7 @@ void unmap_stack(const StackMemory& s) noexcept {
   if (s.mode == GuardMode::mprotect) g_mprotect_stacks.fetch_sub(1, std::memory_order_relaxed);
 }
 
+#if SPINDLE_TEST_HOOKS
 void fail_stack_maps_for_testing(long maps_left) noexcept {
   g_maps_left.store(maps_left, std::memory_order_relaxed);  // relaxed: see map_stack()
 }
@@ -126,6 +138,7 @@ void fail_stack_maps_for_testing(long maps_left) noexcept {
 void force_guard_mode_for_testing(GuardMode mode) noexcept {
   g_forced_mode.store(mode, std::memory_order_relaxed);  // relaxed: see g_forced_mode
 }
+#endif
 
 std::size_t mprotect_guarded_stacks() noexcept {
   // relaxed: a statistic.

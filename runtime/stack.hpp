@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Task stacks: reserved with mmap, committed lazily by the kernel, guarded, pooled.
 //
 // A stack is one anonymous MAP_NORESERVE mapping: [guard page | usable stack | Fiber record].
@@ -12,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/test_hooks.hpp"
 #include "spindle/runtime.hpp"
 
 namespace spindle::detail {
@@ -38,6 +40,7 @@ StackMemory map_stack(std::size_t usable, std::size_t record, bool want_guard);
 /// Returns the mapping to the kernel (and its mprotect budget, if it used one).
 void unmap_stack(const StackMemory& s) noexcept;
 
+#if SPINDLE_TEST_HOOKS
 /// Test hook: make map_stack() skip the better guard mechanisms and use `mode` (canary or
 /// mprotect) for stacks mapped from now on; GuardMode::madvise_guard restores the normal
 /// fallback order.
@@ -45,6 +48,7 @@ void force_guard_mode_for_testing(GuardMode mode) noexcept;
 /// Test hook: map_stack() maps `maps_left` more stacks, then throws std::system_error
 /// (ENOMEM) as a failed mmap does; -1 lifts the limit.
 void fail_stack_maps_for_testing(long maps_left) noexcept;
+#endif
 
 /// The process-wide count of stacks currently relying on mprotect guards, for diagnostics.
 std::size_t mprotect_guarded_stacks() noexcept;

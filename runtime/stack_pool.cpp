@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The stack pool: every fiber (a stack with its record on top) a runtime has made, the
 // free ones in each worker's private cache and in one shared list behind them, and the
 // binding of a stack to a task when the task first runs.

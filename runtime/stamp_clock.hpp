@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Time stamps for diagnostics taken on hot paths (every park, every spawn), so that a task
 // dump can say "blocked for 3.2 s". A stamp is one read of the CPU's constant-rate counter,
 // a fraction of the cost of the coarse monotonic clock (two calls into the vDSO), which

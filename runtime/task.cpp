@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "spindle/task.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Memory for task records (TaskCore::operator new / delete).
 //
 // Why not plain malloc: with many records alive at once (spawn+join of 100k tasks), glibc's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The cache of task records behind TaskCore::operator new / delete (task_alloc.cpp).
 #pragma once
 

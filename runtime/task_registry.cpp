@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "runtime/task_registry.hpp"
 
 #include <linux/membarrier.h>
@@ -185,9 +186,7 @@ void TaskRegistry::for_each_shard_visited(F&& f) const {
       // Before the walk: a node whose core may be gone must not be followed.
       held = collect_finished(s);
       try {
-        // relaxed: set by tests before the scan starts.
-        if (auto hook = g_registry_visit_hook.load(std::memory_order_relaxed)) [[unlikely]]
-          hook(static_cast<std::size_t>(&s - shards_.data()));
+        SPINDLE_TEST_HOOK(g_registry_visit_hook, static_cast<std::size_t>(&s - shards_.data()));
         f(s);
       } catch (...) {
         leave_visit(s);
@@ -243,7 +242,9 @@ void TaskRegistry::finish_outside(Shard& s, TaskCore* core) noexcept {
   check_dropped(core);
 }
 
+#if SPINDLE_TEST_HOOKS
 std::atomic<void (*)(std::size_t)> g_registry_visit_hook{nullptr};
+#endif
 
 TaskRegistry::Stats TaskRegistry::stats() const noexcept {
   // relaxed: counters for tests, read after the tasks they count were joined.

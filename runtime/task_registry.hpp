@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The task registry: every task of a runtime from spawn until it finishes, so that
 // Runtime::tasks(), leak checks, dumps and teardown can name each one.
 //
@@ -49,6 +50,7 @@
 #include <vector>
 
 #include "runtime/stamp_clock.hpp"
+#include "runtime/test_hooks.hpp"
 #include "runtime/tracking.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/detail/waiter.hpp"
@@ -201,9 +203,11 @@ class TaskRegistry {
   std::uint64_t runtime_id_;
 };
 
+#if SPINDLE_TEST_HOOKS
 /// Test hook: called inside each shard a scan visits, after the finished tasks are collected
 /// and before the walk, with the shard's index.
 extern std::atomic<void (*)(std::size_t)> g_registry_visit_hook;
+#endif
 
 /// Records a finished task whose handle was dropped unjoined (deduplicated per task).
 void record_never_joined(TaskCore* core) noexcept;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A backtrace of another thread, taken on that thread by a signal: the stall report's "where
 // is it running now". The handler only walks its own stack into a buffer the requester owns
 // (glibc's backtrace(), loaded ahead of time so that the walk in the handler allocates

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-thread random source's seeding, and its draws under a simulation.
 #include "spindle/detail/thread_random.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A min-heap of TimerNodes ordered by expiry, indexed so that cancel is O(log n).
 //
 // One mutex guards the heap; it is held only for O(log n) sift steps, never while a callback

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // timer_add/timer_cancel, and the process-wide timer thread that serves timers armed
 // outside any task (a plain thread calling after(), say). That thread sleeps on a futex until
 // its earliest deadline, so it costs nothing while no timer is pending.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::trace: per-thread event rings and the Chrome trace-event JSON writer.
 //
 // Each thread that records gets its own ring (registered once under the registry lock), so a

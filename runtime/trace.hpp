@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Recording side of spindle::trace. Call sites test on() first, so a process that never
 // traces pays one relaxed load and a not-taken branch per event site.
 #pragma once

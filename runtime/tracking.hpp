@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whether the runtime tracks tasks for diagnostics: the task registry (Runtime::tasks(),
 // leak checks, dumps, deadlock reports), spawn times, parent ids and what a parked task
 // waits on. On by default; the CMake option SPINDLE_TRACK_TASKS=OFF compiles it out, which

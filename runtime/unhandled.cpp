@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Exceptions that escape detached tasks (spindle/unhandled.hpp): the process-wide handler,
 // its default, and the handshake that reports each failed detached task exactly once.
 #include "spindle/unhandled.hpp"

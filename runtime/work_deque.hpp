@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A Chase-Lev work-stealing deque of Fiber pointers, with the C11 memory orders of Lê,
 // Pop, Cohen and Zappa Nardelli, "Correct and Efficient Work-Stealing for Weak Memory
 // Models" (PPoPP 2013).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One worker: an OS thread that runs fibers. It owns a work-stealing deque, a one-slot
 // "run next" for the task a message just woke (so a receiver runs right after its sender,
 // on a warm cache), a private FIFO for tasks that yielded, and a cache of free stacks.
@@ -18,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/machine/machine_context.hpp"
 #include "runtime/fiber.hpp"
+#include "runtime/machine/machine_context.hpp"
 #include "runtime/runnext_slot.hpp"
 #include "runtime/sanitizers.hpp"
 #include "runtime/work_deque.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The "Liveness" and "Version" snippets of the API contract, as written, so they keep compiling
 // and behaving.
 #include <gtest/gtest.h>

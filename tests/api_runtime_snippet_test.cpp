@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The "Runtime and tasks", "Leak and deadlock detection" and "Bad input" snippets of
 // ../shared/spec/API.md, verbatim where possible, so they keep compiling and behaving.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A million concurrently blocked tasks on a default kernel (vm.max_map_count 65530): stacks
 // must not cost one mapping each, and a blocked task must cost about one page of memory.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::blocking and spindle::fs: the call runs off the worker, results and exceptions
 // come back, plain threads just call, and file errors name the call and the path.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deterministic tests of every channel rule: rendezvous, buffering, nil channels, the
 // non-blocking forms, close, views, move-only values, lifetime, and plain-thread use.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bias of buffered channels to the worker of a one-worker runtime (chan_ring.hpp,
 // "Bias"): the owner's plain path keeps the ring's semantics, and the first operation from
 // another thread, which may land while the owner is inside an operation, loses nothing.

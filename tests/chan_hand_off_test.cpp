@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A hand-off claims its partner under the channel lock and unparks it just after releasing
 // the lock. If the runtime unwinds the partner in between, the partner must not leave (and
 // free its stack frame, which holds the Waiter the unpark is about to write) before that

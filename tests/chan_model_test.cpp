@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Model-based randomized test: random single-threaded sequences of channel operations
 // (and non-blocking selects) against a trivially correct reference model.
 #include <gtest/gtest.h>

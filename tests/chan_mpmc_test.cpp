@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Many producers, many consumers: every value is received exactly once, and each consumer
 // sees each producer's values in the order they were sent. Capacities 0, 1 and large; tasks,
 // plain threads, and both at once.

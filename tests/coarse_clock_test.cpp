@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The coarse clock parks stamp their time with (runtime/coarse_clock.hpp): kept fresh by a
 // ticker thread while a hold exists, refreshed by the first hold after a quiet spell, and
 // not ticking at all when nothing holds it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Context cancellation: background, with_cancel, propagation down (never up), done channels,
 // idempotence, detaching, concurrency.
 #include <gtest/gtest.h>

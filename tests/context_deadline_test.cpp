@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Context deadlines and timeouts: firing, inheritance, early cancel, deadline().
 #include <gtest/gtest.h>
 
@@ -51,6 +52,21 @@ TEST(ContextDeadline, ApiSnippetWorks) {
     tcancel();
     dcancel();
   });
+}
+
+// clang++ 14 rejects a lambda that names a structured binding in its capture list
+// (`[ctx] { ... }` after `auto [ctx, cancel] = ...`); an init-capture (`[ctx = ctx]`) works
+// with every supported compiler, which this test (built by the clang preset too) keeps true.
+TEST(ContextDeadline, StructuredBindingIsCapturedWithAnInitCapture) {
+  spindle::Runtime rt{spindle::Options{.workers = 1}};
+  const bool fired = rt.block_on([] {
+    auto [ctx, cancel] = spindle::with_timeout(spindle::background(), std::chrono::milliseconds(1));
+    auto waiter = spindle::spawn([ctx = ctx] { return !ctx.done().recv().has_value(); });
+    const bool closed = waiter.join();
+    cancel();
+    return closed && ctx.err() == spindle::errc::deadline_exceeded;
+  });
+  EXPECT_TRUE(fired);
 }
 
 TEST(ContextDeadline, CancelBeforeTheDeadlineWinsForGood) {

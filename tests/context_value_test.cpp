@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Context values: typed keys, lookup up the chain, shadowing, lifetime.
 #include <gtest/gtest.h>
 

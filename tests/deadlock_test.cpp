@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Whole-runtime deadlock detection in block_on: reported when every task stays blocked with
 // nothing that could wake it, never while a timer or an outside thread could.
 #include <gtest/gtest.h>

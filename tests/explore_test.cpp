@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // testing::explore: finds a planted ordering bug that fixed orders never hit, replays it from
 // the reported seed, intercepts GoogleTest failures, and reports nothing on correct code.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The raw context switch: callee-saved registers and floating-point control state survive
 // a round trip through another context, and a fresh context starts with an aligned stack.
 #include <gtest/gtest.h>

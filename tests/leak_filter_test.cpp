@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Narrowing leak checks: baselines (goleak's IgnoreCurrent), ignore rules by spawn-site
 // function or file, and their use from testing::LeakCheck.
 #include <gtest/gtest-spi.h>

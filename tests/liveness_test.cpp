@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Liveness under load (runtime/monitor.hpp): timers fire and stuck workers hand their tasks
 // off while every worker is busy. Each test bounds its load in time: a runtime without the
 // behaviour leaves the checked task waiting until the load ends, and the check fails.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // 10,000 concurrent loopback connections, each served by its own task on two workers, all
 // open at once. The clients live in a forked child (plain blocking sockets, no spindle), so
 // each process needs only 10,000 descriptors.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Ending a socket wait early: stream deadlines, Context timeouts, cancellation of a parked
 // read or accept (in tasks and on plain threads), and the deadlock detector staying quiet
 // while a task waits for the network.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A task's read right after a short read parks without trying recv while no readiness edge
 // has come since (PollDesc::read_drained). These tests pin down the cases where that shortcut
 // would wait forever if it trusted the short read too far: data that arrives later, and an

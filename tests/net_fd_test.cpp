@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // No file descriptor is left open after sockets, failed connects, cancelled waits, the
 // poller and the runtime are gone (counted in /proc/self/fd).
 #include <dirent.h>

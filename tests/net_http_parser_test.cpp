@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The HTTP/1.1 request parser: well-formed, pipelined, byte-at-a-time and malformed input.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::net over loopback: accept/connect/read/write from tasks and threads, IPv4 and
 // IPv6, partial reads and writes, end of stream, peer reset, and errors that name the call.
 #include <gtest/gtest.h>

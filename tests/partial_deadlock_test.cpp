@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Partial deadlocks: sets of tasks proven blocked for good while others still run, and no
 // report where something could still wake a task.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Context and Patterns snippets of ../shared/spec/API.md, verbatim where possible, so
 // they keep compiling and behaving as their comments say.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // generate, repeat, repeat_fn, take; every kind of done signal.
 #include <gtest/gtest.h>
 

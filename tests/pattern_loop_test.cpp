@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The for-select steps every stage is made of: recv_or_done, send_or_done, is_done.
 #include <gtest/gtest.h>
 

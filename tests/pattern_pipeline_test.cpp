@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pipelines as values, Result routing, probes, and cancellation in the middle of a pipeline
 // with nothing left behind.
 #include <gtest/gtest.h>

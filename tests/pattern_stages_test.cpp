@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // map, filter, buffer, batch.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::Result<T> and spindle::errc.
 #include "spindle/result.hpp"
 

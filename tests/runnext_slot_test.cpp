@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The runnext slot's thief handshake (runtime/runnext_slot.hpp): the owner uses plain loads
 // and stores, a thief fences every thread and waits the owner out. The seams (`inside`)
 // stop one side in the middle of its access so that the other can be run against it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where woken tasks run. A task woken by a message goes to its waker's runnext slot and
 // should run there, next to its partner, rather than be taken by an idle worker in the
 // moment between the wake and the waker parking (that would split a ping-pong across

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Randomized, time-bounded stress of the scheduler: parking and waking across workers and
 // plain threads must never lose a wake-up (a lost one hangs, caught by the watchdog), and
 // spawn/join/yield/sleep mixes must compute the right totals.

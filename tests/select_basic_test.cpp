@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deterministic tests of select's rules, the dynamic select_recv, after() and Ticker.
 #include <gtest/gtest.h>
 

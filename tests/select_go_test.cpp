@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scenarios from Go's runtime channel tests (chan_test.go), re-expressed for spindle: each
 // one once caught a real bug in Go's implementation.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // select_recv over a few channels allocates nothing (detail::ScratchArray), and the scratch
 // array's inline budget, heap fallback and destruction order. This binary replaces the
 // global operator new to count the allocations made by the calling thread.

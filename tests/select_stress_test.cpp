@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Select under contention: the races that would show a lost wake-up (a test that hangs) or
 // a double delivery (a value counted twice) if the claim protocol were wrong.
 #include <gtest/gtest.h>

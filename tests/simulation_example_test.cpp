@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The examples of the README's "Deterministic simulation" section, kept compiling and passing:
 // a timeout-heavy pipeline tested in virtual time, and a race found by explore and replayed.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // testing::Simulation: virtual time, determinism by seed, deadlock and leak reports, misuse.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SpinLock, the spin lock behind every channel's wait queues: mutual exclusion among many
 // contending threads (the backoff path), and a waiter that outlasts its pause budget
 // (the yield path) still takes the lock once it is free.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Running out of stacks loses no task: spawn throws, join() rethrows, and a detached task that
 // could not start goes to the unhandled exception handler; its callable (and what it holds)
 // is destroyed either way.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Stacks: overflow is caught (guard page or canary) with a message naming the task, the
 // guard mode is reported, and stacks are reused rather than mapped per task.
 #include <gtest/gtest.h>
@@ -128,22 +129,27 @@ std::size_t stacks_made(spindle::Runtime& rt) {
 
 // A spawner with no free stack of its own keeps a bounded reserve in the shared pool: the
 // tasks it queues find their stacks made (by the spawner, not by the workers that start
-// them), and a long burst of spawns maps no more than the reserve ahead of the tasks.
+// them), and a long burst of spawns maps no more than the reserve ahead of the tasks. The
+// bound allows one more stack per thread that may start the burst's tasks: the worker, and
+// the spares the monitor may hand a long burst's queue to on a loaded machine (up to
+// workers + 2); each takes one stack from the pool, then reuses its own.
 TEST(StackGuard, SpawnerStocksABoundedReserveOfStacks) {
   spindle::Runtime rt{spindle::Options{.workers = 1}};
   std::size_t after_ten = 0, after_burst = 0;
   rt.block_on([&] {
     std::vector<spindle::Task<void>> tasks;
-    // One worker, busy here: none of these starts before the joins below.
+    // One worker, busy here: none of these starts before the joins below (unless a spare
+    // takes them over).
     for (int i = 0; i < 10; ++i) tasks.push_back(spindle::spawn([] {}));
     after_ten = stacks_made(rt);
     for (int i = 0; i < 1000; ++i) tasks.push_back(spindle::spawn([] {}));
     after_burst = stacks_made(rt);
     for (auto& t : tasks) t.join();
   });
+  constexpr std::size_t kReserve = 64, kThreads = 1 + 3;
   EXPECT_GE(after_ten, 11u);  // the root's own, and one per queued task
-  EXPECT_LE(after_burst, 2u + 64u);
-  EXPECT_LE(stacks_made(rt), 2u + 64u);  // the queued tasks ran on the reserve, reusing it
+  EXPECT_LE(after_burst, 1 + kReserve + kThreads) << rt.diagnostics();
+  EXPECT_LE(stacks_made(rt), 1 + kReserve + kThreads);  // the burst ran on the reserve
 }
 
 }  // namespace

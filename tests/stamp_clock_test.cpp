@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The stamp clock behind "blocked for" and a task's age: a counter read on hot paths, turned
 // into nanoseconds only when read (runtime/stamp_clock.hpp).
 #include "runtime/stamp_clock.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::ErrGroup: first error wins and cancels the group's context, exceptions, limits.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::Mutex: exclusion, parking (not blocking) tasks, FIFO hand-off, threads and tasks
 // mixed, misuse.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::Once: exactly one call, latecomers wait for it, exceptions count as done.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::Semaphore: weighted bounds, FIFO without starvation, try_acquire, context-aware
 // acquire, misuse.
 #include <gtest/gtest.h>

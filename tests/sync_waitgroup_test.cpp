@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::WaitGroup: waiting for tasks, many waiters, reuse, threads, misuse.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Task records come from per-thread caches with a shared pool behind them
 // (runtime/task_alloc.cpp): whatever the callable's size and alignment, and whichever
 // threads allocate and free a record, a task sees its captures intact.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Task diagnostics: names, parents, what a task is blocked on, Runtime::dump() and the
 // SIGQUIT dump.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The task registry's cross-worker paths: a task that finishes on a worker other than the
 // one that spawned it is out of every scan at once, even though its shard's owner unlinks it
 // only later (through the finishing worker's ring, or the shared stack when the ring is

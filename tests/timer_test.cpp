@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The timer heap and the timer facility: order, cancellation, periodic timers, cancel
 // racing a running callback, and timers armed from plain threads.
 #include "spindle/detail/timer.hpp"

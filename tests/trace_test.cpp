@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle::trace: the Chrome trace-event JSON a run produces is valid JSON with one track per
 // worker, one slice per task run, and the scheduler's instant events.
 #include "spindle/trace.hpp"

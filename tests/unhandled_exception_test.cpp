@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Exceptions escaping detached tasks reach spindle::set_unhandled_exception_handler's handler
 // (spindle/unhandled.hpp), once each, whichever of detach() and the failure comes first.
 #include <gtest/gtest.h>

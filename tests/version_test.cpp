@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spindle/version.hpp: the macros and spindle::version() agree with each other.
 #include "spindle/version.hpp"
 

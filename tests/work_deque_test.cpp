@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Chase-Lev deque: LIFO for the owner, FIFO for thieves, growth, and exactly-once
 // delivery when an owner and several thieves race.
 #include "runtime/work_deque.hpp"

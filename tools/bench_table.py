@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Turns the raw results of tools/run_bench.sh into one comparison table.
 
 Reads every file in the results directory:

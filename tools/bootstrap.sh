@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages spindle needs to build, test, benchmark and document itself.
 # Only packages that are missing are installed; running it again is a no-op.
 # Usage: tools/bootstrap.sh

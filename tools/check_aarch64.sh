@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Cross-compiles tests/aarch64/switch_check.cpp with runtime/machine/switch_aarch64.S and runs
 # it under qemu-user, so the AArch64 switch is exercised on x86-64 machines too.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks spindle_http_hello against slow and hostile clients (ctest: http_server_limits).
 
 Usage: check_http_server.py PATH_TO_spindle_http_hello

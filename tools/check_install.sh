@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Check that an already-built spindle tree installs and is usable downstream:
 #   1. cmake --install BUILD_DIR into a temporary prefix
 #   2. build tests/install with find_package(spindle) (CMAKE_PREFIX_PATH), run it

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Check the shared library end to end:
 #   1. configure spindle with BUILD_SHARED_LIBS=ON into a temporary build tree (library only:
 #      no tests, examples or benchmarks; no optimisation, to keep the build short) and build it
@@ -62,6 +63,10 @@ lib="$build/libspindle.so.$version"
 got="$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')"
 [[ "$got" == "$soname" ]] || die "SONAME of $lib is '$got', expected '$soname'"
 log "SONAME $got"
+# A build without the tests carries no test hooks (runtime/test_hooks.hpp).
+hooks="$(nm -D --defined-only "$lib" | grep -E "for_testing|g_[a-z_]*_hook" || true)"
+[[ -z "$hooks" ]] || die "test hooks in a build without tests: $hooks"
+log "no test hooks"
 for link in "libspindle.so" "$soname"; do
   [[ -L "$build/$link" ]] || die "$build/$link is not a symbolic link"
 done

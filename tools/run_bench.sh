@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # spindle's comparison benchmarks (`make bench`): builds perf/ in Release (build/bench),
 # builds the Go programs in perf/go offline, runs everything, prints one table
 # (tools/bench_table.py) and leaves the raw results in perf/results/.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// Everything of spindle except the GoogleTest helpers (<spindle/testing.hpp>).
 #pragma once

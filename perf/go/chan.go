@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build ignore
 
 // Channel throughput and latency, Go's side (perf/chan_bench.cpp is spindle's): message

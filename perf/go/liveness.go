@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build ignore
 
 // Go's side of perf/liveness_bench.cpp: 100,000 goroutines each sleep a random 0-1,000 ms;

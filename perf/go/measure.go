@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build ignore
 
 // Shared by the Go benchmark programs, each built together with it

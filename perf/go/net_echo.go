@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Echo server, one goroutine per connection: the Go side of perf/net_bench.sh's echo
 // comparison with spindle_echo_server. Usage: net_echo PORT (GOMAXPROCS sets the workers).
 package main

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // net/http server answering "hello\n" to GET: the Go side of perf/net_bench.sh's HTTP
 // comparison with spindle_http_hello. Usage: net_http PORT (GOMAXPROCS sets the workers).
 package main

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build ignore
 
 // Concurrency patterns, Go's side (perf/pattern_bench.cpp is spindle's): a pipeline,

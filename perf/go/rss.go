@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build ignore
 
 // Memory per blocked goroutine and CPU use of an idle Go runtime; the counterpart of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build ignore
 
 // skynet: a 10-ary tree of goroutines (the canonical version, with an unbuffered channel

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build ignore
 
 // spawn+join: start N empty goroutines, then wait for all of them with a sync.WaitGroup;

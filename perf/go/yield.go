@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 //go:build ignore
 
 // Yield ping-pong: two goroutines each call runtime.Gosched() in a loop; the time per

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which way the x86-64 switch restores a resumed context's floating-point control words
 // (the two ways, and what each costs where: switch_x86_64.S).
 #include <cpuid.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Machine context of a fiber: the bare register switch, below any scheduling policy.
 //
 // Two back ends share this interface. The assembly one (switch_x86_64.S, switch_aarch64.S)

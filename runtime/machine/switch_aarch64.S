@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Context switch for AArch64, AAPCS64.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ucontext back end of the context switch (SPINDLE_CONTEXT=ucontext).
 //
 // makecontext passes only int arguments, so the entry and its argument travel through a

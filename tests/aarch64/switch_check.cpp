@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The AArch64 context switch, checked under qemu-user (tools/check_aarch64.sh): round trips,
 // callee-saved x19-x28 and d8-d15, FPCR per context, and an aligned fresh stack.
 #include <cfenv>

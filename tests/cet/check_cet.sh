@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Control-flow enforcement of the x86-64 context switch: built with -fcf-protection, every
 # indirect-jump target starts with endbr64 and the switch's object is marked IBT (never
 # SHSTK, which a stack-switching fiber library cannot honour without switching shadow

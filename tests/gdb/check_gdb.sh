@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Drives tools/gdb/spindle.py in gdb's batch mode: `info spindle-tasks` and `spindle-bt` on
 # the live tests/gdb/gdb_target program, then the same on a core file of it.
 # Usage: check_gdb.sh TARGET SPINDLE_PY WORKDIR [live-only]. Exit 77 (skip) when gdb is

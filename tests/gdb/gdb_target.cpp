@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The program tests/gdb/check_gdb.sh debugs: task 1 ("gdb-victim") parks in
 // victim_waits_here() on a channel, task 2 in join; then the process stops itself with
 // SIGTRAP for gdb to look around. With the argument `unguarded` the stacks have no guard

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Downstream consumer used by tools/check_install.sh: must build against the installed
 // headers and library only.
 #include <spindle/spindle.hpp>

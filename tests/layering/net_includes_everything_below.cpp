@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Compiles: a net source sees every layer below it, public headers and internal ones alike.
 // The control for the probes that must fail: they fail for the reason they name.
 #include "runtime/worker.hpp"

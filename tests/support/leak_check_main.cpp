@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // main() of every spindle test executable: GoogleTest plus spindle's own leak listener, so
 // any test that leaves a task behind fails and names it.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # spindle's gdb extension: list the tasks of a live process or a core file, and backtrace a
 # suspended task from the registers its last context switch saved.
 #

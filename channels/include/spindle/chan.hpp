@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::Chan, spindle::SendChan and spindle::RecvChan: Go's channels as C++ handles.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::select: wait on several channel operations at once, as Go's `select`.
 #pragma once

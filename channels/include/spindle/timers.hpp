@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::after and spindle::Ticker: time as channels, as Go's time.After and time.Ticker.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::fs: whole-file reads and writes that park the calling task instead of holding
 /// its worker (they run on the blocking pool; see spindle::blocking).

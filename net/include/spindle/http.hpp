@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::net::http: a small incremental HTTP/1.1 request parser for servers built on
 /// spindle::net (it does no I/O). Strict: anything RFC 9112 does not allow is an error.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::net: TCP sockets whose blocking calls park the calling task, not its worker.
 ///

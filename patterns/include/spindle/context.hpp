@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::Context: cancellation, deadlines and request-scoped values (Go's `context`).
 #pragma once
@@ -128,19 +129,20 @@ inline Context todo() noexcept { return Context{}; }
 
 /// A child of `parent` that is also cancelled by calling the returned CancelFunc. If `parent`
 /// is already done, so is the child (with the same err()).
-ContextWithCancel with_cancel(const Context& parent);
+[[nodiscard]] ContextWithCancel with_cancel(const Context& parent);
 
 /// A child of `parent` that is cancelled with errc::deadline_exceeded at `deadline` (by a
 /// runtime timer; no task waits for it), or earlier by the CancelFunc or the parent. A
 /// deadline already past gives a context that is done at once. If the parent's deadline is
 /// earlier, the child keeps the parent's. `TimePoint::max()` is no deadline at all: the
 /// child's deadline() is then the parent's (empty under background()).
-ContextWithCancel with_deadline(const Context& parent, TimePoint deadline);
+[[nodiscard]] ContextWithCancel with_deadline(const Context& parent, TimePoint deadline);
 
 /// with_deadline(parent, Clock::now() + timeout). A timeout too long to represent saturates
 /// to no deadline (TimePoint::max()); zero or negative gives a context done at once.
 template <class Rep, class Period>
-ContextWithCancel with_timeout(const Context& parent, std::chrono::duration<Rep, Period> timeout) {
+[[nodiscard]] ContextWithCancel with_timeout(const Context& parent,
+                                             std::chrono::duration<Rep, Period> timeout) {
   const TimePoint now = Clock::now();
   if (timeout <= std::chrono::duration<Rep, Period>::zero()) return with_deadline(parent, now);
   // Compared in the caller's unit, where the room left always fits: converting a long

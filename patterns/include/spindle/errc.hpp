@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::errc: the error codes contexts report, as a std::error_code category.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::ErrGroup: tasks working on parts of one job; the first error cancels the rest.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::Mutex: a mutual-exclusion lock that parks tasks instead of blocking their worker.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::Once: runs a function exactly once, however many tasks ask.
 #pragma once

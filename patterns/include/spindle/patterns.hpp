@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// The concurrency patterns of "Concurrency in Go", chapter 4, over spindle channels.
 ///

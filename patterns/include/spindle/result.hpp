@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::Result<T>: a value or the std::error_code that explains why there is none.
 #pragma once

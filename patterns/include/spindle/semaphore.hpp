@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::Semaphore: a weighted semaphore (golang.org/x/sync/semaphore).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::Unit, the value of a channel that only signals (Go's `chan struct{}`).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::WaitGroup: waits for a collection of tasks to finish.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::blocking: run a blocking call (file I/O, DNS, a C library) without holding a
 /// worker, the way Go hands off its P during a system call or Tokio's spawn_blocking does.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::Clock, the time source of every timer, sleep and deadline.
 #pragma once

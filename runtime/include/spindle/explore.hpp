@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::testing::explore: run a test body under many seeded schedules, stop at the first
 /// that fails, and say how to replay it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// What the leak detector reports and how to narrow it: spindle::TaskInfo, spindle::LeakReport,
 /// spindle::LeakError, spindle::LeakBaseline, spindle::LeakOptions, spindle::PartialDeadlock.

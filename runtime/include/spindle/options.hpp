@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::Options and spindle::LeakPolicy: how a Runtime is configured.
 #pragma once

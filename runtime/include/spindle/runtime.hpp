@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::Runtime: the M:N scheduler that runs tasks on a pool of worker threads.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::testing::Simulation: run tasks on one worker driven by the calling thread, in
 /// virtual time, with every scheduling choice drawn from a seed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::source_location: where a task was spawned.
 #pragma once

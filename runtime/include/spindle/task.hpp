@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::Task, spindle::spawn and the calls a task makes about itself: yield and sleep.
 #pragma once

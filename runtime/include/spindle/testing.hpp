@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// GoogleTest helpers: spindle::testing::LeakCheck fails the test during which a task leaked;
 /// spindle::testing::Simulation and explore() run tasks deterministically in virtual time.

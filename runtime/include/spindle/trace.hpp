@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::trace: record what the schedulers do and write it as Chrome trace-event JSON,
 /// which Perfetto (ui.perfetto.dev) and chrome://tracing open.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// What happens to an exception that escapes a detached task: spindle::UnhandledException
 /// and spindle::set_unhandled_exception_handler.

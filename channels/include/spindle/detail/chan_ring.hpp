@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The lock-free bounded buffer of a buffered channel: a ring of `capacity` slots, each with a
 // sequence stamp, indexed by two ever-growing 64-bit positions (Vyukov's bounded MPMC queue,
 // with a closed bit in the tail word as in crossbeam's array flavor).

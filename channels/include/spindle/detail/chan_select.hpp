@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The select engine shared by every blocking channel operation: a plain send or receive is a
 // select with one case.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shared state behind every handle of one channel: ChanState<T>.
 //
 // Two flavors, chosen by the capacity at construction (as crossbeam-channel does):

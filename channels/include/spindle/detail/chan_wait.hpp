@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Waiting on channels: one SelectCtx per blocked operation, one WaitEntry per channel it
 // waits on, and the intrusive ChanWaitQueue each channel keeps its entries in.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Room for a number of objects known only at run time, on the stack while they are few.
 //
 // select_recv() needs its receive cases, the engine's view of them and one wait entry each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// Combining channels: or_channel, or_done, tee, bridge, fan_in, fan_out.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// Generators: generate, repeat, repeat_fn, take.
 #pragma once

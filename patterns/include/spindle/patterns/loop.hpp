@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// The building blocks every pattern stage is made of: what may serve as a done signal, what
 /// may serve as an input channel, and the for-select loop steps "receive unless done" and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// Pipelines as values: stages that compose with `|`, are passed around, and run later.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// spindle::Probe: measures a pipeline stage for Little's law (L = λW).
 #pragma once

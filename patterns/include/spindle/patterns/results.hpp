@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// Errors coupled to results: stages over channels of spindle::Result<T>.
 #pragma once

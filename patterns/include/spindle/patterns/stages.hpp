@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// @file
 /// Pipeline stages: map, filter, buffer, batch.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The runtime's word to data structures about the thread they are used on: whether it is
 // the worker of a one-worker runtime, the only thread that runs that runtime's tasks.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The runtime's spin lock, and the pause and backoff it is made of.
 //
 // For critical sections of a few dozen instructions that never park or allocate (a channel's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The shared state of one task: what the Task<T> handle and the running fiber both hold.
 //
 // Ownership: two references at spawn, one for the handle and one for the running fiber;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The runtime's per-thread random source, for choices that must be fair but not secret
 // (the order in which a select polls its cases).
 //

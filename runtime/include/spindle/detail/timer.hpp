@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Timers: one-shot or periodic callbacks at a TimePoint, for sleeps, `after`, `Ticker` and
 // context deadlines.
 //

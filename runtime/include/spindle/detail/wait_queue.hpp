@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WaitQueue: the FIFO of parked parties behind spindle's sync primitives (Mutex, WaitGroup,
 // Semaphore). Not a concurrent structure by itself: every primitive guards its queue with a
 // lock of its own, and every field of a WaitNode except the Waiter is read and written only

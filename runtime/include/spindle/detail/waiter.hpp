@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one waiting mechanism everything that blocks is built on.
 //
 // A Waiter is created on the stack of whoever is about to block. Inside a task, park()
