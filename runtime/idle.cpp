@@ -14,22 +14,23 @@
 // Each pair below is a Dekker handshake: both sides write, fence (seq_cst), then read what
 // the other wrote, so at least one of them sees the other.
 //
-//   publisher (notify_work)                  | sleeper / spinner (Worker::idle, sleep)
-//   -----------------------------------------+----------------------------------------------
+//   publisher (notify_work)                   | sleeper / spinner (Worker::idle, sleep)
+//   ------------------------------------------+---------------------------------------------
 //   push the work (deque, runnext, injection) | spinning_ -= 1 (end of a spin episode)
 //   fence                                     | fence
 //   read spinning_, nidle_ -> wake_one()      | find_work() once more (or go round again)
-//   -----------------------------------------+----------------------------------------------
+//   ------------------------------------------+---------------------------------------------
 //   as above                                  | push_idle: nidle_ += 1, under idle_mu_
 //                                             | fence; find_work() once more, then sleep
-//   -----------------------------------------+----------------------------------------------
+//   ------------------------------------------+---------------------------------------------
 //   wake_one: wake_flag = 1 (release), fence, | Poller::idle_wait: publish itself as the
 //   read the poller's owner: kick() it, or    | poller's owner, fence, read wake_flag
 //   futex_wake the flag                       | (acquire), then epoll_wait / futex_wait
-//   -----------------------------------------+----------------------------------------------
-//   timer added (heap under its lock), fence, | sleep: watch_deadline_ = its deadline
-//   read watch_deadline_, nidle_ -> wake_one  | (seq_cst CAS), then read the heap's next
-//   -----------------------------------------+----------------------------------------------
+//   ------------------------------------------+---------------------------------------------
+//   timer added (heap under its lock), fence, | sleep: nidle_ += 1 (push_idle), fence, then
+//   read watch_deadline_, nidle_ -> wake_one  | read the heap's next deadline and publish it
+//                                             | in watch_deadline_ (seq_cst CAS)
+//   ------------------------------------------+---------------------------------------------
 //   Worker::sleep returns: it left idle_ (its | Monitor::sleep_while_idle: sleeping_ = true,
 //   waker, or remove_idle, seq_cst), then     | then reads nidle_ and spinning_
 //   monitor_wake() reads the monitor's        | (runtime_idle()) before futex_wait
