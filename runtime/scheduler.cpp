@@ -188,7 +188,7 @@ void Scheduler::spawn(TaskCore* core) {
   // block and keep their stacks, the workers that start them drain the pool, and the
   // spawner pays for their stacks (the mapping, the first page's fault), as Go's pays for its
   // goroutines': its tasks start in step with it instead of queueing behind page faults.
-  reserve_stack(w);
+  if (w == nullptr || w->free_fibers == nullptr) reserve_stack(w);  // the cached case inline
   // relaxed: ids need uniqueness, not order.
   core->id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
   core->runtime_id = id_;
