@@ -3,7 +3,7 @@
 // (ChanCompletion in chan_wait.hpp).
 #include "spindle/detail/chan_wait.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 std::atomic<void (*)()> g_before_hand_off_unpark{nullptr};
 
@@ -18,4 +18,4 @@ void unpark_claimed(WaitEntry* first) noexcept {
   }
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

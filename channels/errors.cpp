@@ -3,7 +3,7 @@
 // throw helpers the channel templates call.
 #include "spindle/chan.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 ChannelError::~ChannelError() = default;
 ChannelClosed::~ChannelClosed() = default;
@@ -14,4 +14,4 @@ void throw_channel_closed(const char* what) { throw ChannelClosed(what); }
 void throw_channel_error(const char* what) { throw ChannelError(what); }
 
 }  // namespace detail
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -8,7 +8,7 @@
 #include "spindle/detail/chan_ring.hpp"
 #include "spindle/detail/spin_lock.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 namespace {
 // The mark of a revocation under way: never any thread's tag.
@@ -38,4 +38,4 @@ void ring_make_shared(std::atomic<const void*>& bias,
   while (bias.load(std::memory_order_acquire) != nullptr) backoff.pause();
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

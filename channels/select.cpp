@@ -9,7 +9,7 @@
 #include "spindle/detail/waiter.hpp"
 #include "spindle/task.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 namespace {
 
@@ -140,4 +140,4 @@ std::size_t run_select(SelectCase* const* cases, WaitEntry* entries, std::size_t
   }
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

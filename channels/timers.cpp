@@ -9,7 +9,7 @@
 
 #include "spindle/detail/timer.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 namespace {
 
@@ -107,4 +107,4 @@ void Ticker::reset_ns(Clock::duration period) {
   detail::timer_add(state_->node);
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

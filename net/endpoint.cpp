@@ -10,7 +10,7 @@
 #include "spindle/blocking.hpp"
 #include "spindle/net.hpp"
 
-namespace spindle::net {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::net {
 namespace {
 
 class NetCategory final : public std::error_category {
@@ -120,4 +120,4 @@ std::vector<Endpoint> resolve(std::string_view host, std::uint16_t port) {
   });
 }
 
-}  // namespace spindle::net
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::net

@@ -11,7 +11,7 @@
 
 #include "spindle/blocking.hpp"
 
-namespace spindle::fs {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::fs {
 namespace {
 
 [[noreturn]] void fail(const char* op, const std::filesystem::path& path) {
@@ -72,4 +72,4 @@ void write_file(const std::filesystem::path& path, std::string_view data) {
   });
 }
 
-}  // namespace spindle::fs
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::fs

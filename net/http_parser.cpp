@@ -8,7 +8,7 @@
 
 #include "spindle/http.hpp"
 
-namespace spindle::net::http {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::net::http {
 namespace {
 
 bool is_tchar(char c) {
@@ -176,4 +176,4 @@ bool RequestParser::parse_head(std::string_view head) {
   return true;
 }
 
-}  // namespace spindle::net::http
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::net::http

@@ -21,7 +21,7 @@
 #include "runtime/fiber.hpp"
 #include "runtime/scheduler.hpp"
 
-namespace spindle::net::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::net::detail {
 
 using spindle::detail::ArmResult;
 using spindle::detail::ContextHook;
@@ -178,4 +178,4 @@ void wait_ready(PollDesc& pd, IoDir dir, const Context& ctx,
   }
 }
 
-}  // namespace spindle::net::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::net::detail

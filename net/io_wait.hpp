@@ -9,10 +9,11 @@
 #include <system_error>
 
 #include "runtime/poller.hpp"
+#include "spindle/abi.hpp"
 #include "spindle/clock.hpp"
 #include "spindle/context.hpp"
 
-namespace spindle::net::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::net::detail {
 
 /// Throws std::system_error(errno, "<op>").
 [[noreturn]] void throw_errno(int err, const char* op);
@@ -31,4 +32,4 @@ int last_errno() noexcept;
 void wait_ready(spindle::detail::PollDesc& pd, spindle::detail::IoDir dir, const Context& ctx,
                 const std::optional<TimePoint>& deadline, const char* op, std::uint32_t seen);
 
-}  // namespace spindle::net::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::net::detail

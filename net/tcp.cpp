@@ -17,7 +17,7 @@
 #include "spindle/net.hpp"
 #include "spindle/task.hpp"
 
-namespace spindle::net {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::net {
 
 using spindle::detail::IoDir;
 using spindle::detail::poll_desc_close;
@@ -288,4 +288,4 @@ Endpoint TcpListener::local_endpoint() const {
   return sock_name(pd_, false, "spindle::net::TcpListener::local_endpoint");
 }
 
-}  // namespace spindle::net
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::net

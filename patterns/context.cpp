@@ -43,7 +43,7 @@
 #include "spindle/detail/spin_lock.hpp"
 #include "spindle/detail/timer.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class ContextNode {
  public:
@@ -291,9 +291,9 @@ std::size_t context_linked_children(const Context& ctx) {
   return c != nullptr ? c->linked_children() : 0;
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 namespace {
 std::error_code to_error(std::uint8_t why) noexcept {
@@ -352,4 +352,4 @@ ContextWithCancel with_deadline(const Context& parent, TimePoint deadline) {
   return {std::move(ctx), CancelFunc(std::move(node))};
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -2,7 +2,7 @@
 // The "spindle" error category behind spindle::errc.
 #include "spindle/errc.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 namespace {
 
 class SpindleCategory final : public std::error_category {
@@ -37,4 +37,4 @@ const std::error_category& error_category() noexcept {
   return category;
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

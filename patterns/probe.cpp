@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 void Probe::account(TimePoint now) const noexcept {
   if (now > last_change_) {
@@ -63,4 +63,4 @@ std::string Probe::Stats::to_string(const std::string& name) const {
   return buf;
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

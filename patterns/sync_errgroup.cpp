@@ -4,7 +4,7 @@
 
 #include "spindle/errgroup.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 ErrGroup::ErrGroup() : ErrGroup(background()) {}
 
@@ -73,4 +73,4 @@ std::error_code ErrGroup::wait() {
   return first_error_;
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -5,7 +5,7 @@
 
 #include "spindle/mutex.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 void Mutex::lock() {
   if (!try_lock()) lock_slow();
@@ -87,4 +87,4 @@ void Mutex::unlock_slow() {
   next->waiter.unpark();  // under guard_: see the protocol in detail/wait_queue.hpp
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

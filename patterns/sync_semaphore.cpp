@@ -5,7 +5,7 @@
 
 #include "spindle/semaphore.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 Semaphore::Semaphore(std::int64_t capacity) : capacity_(capacity) {
   if (capacity < 0) {
@@ -99,4 +99,4 @@ std::int64_t Semaphore::held() const {
   return held_;
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

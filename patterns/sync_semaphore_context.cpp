@@ -4,7 +4,7 @@
 #include "spindle/context.hpp"
 #include "spindle/semaphore.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 std::error_code Semaphore::acquire(const Context& ctx, std::int64_t n) {
   check_acquire(n);
@@ -67,4 +67,4 @@ std::error_code Semaphore::acquire(const Context& ctx, std::int64_t n) {
   return ctx.err();
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -4,7 +4,7 @@
 
 #include "spindle/waitgroup.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 void WaitGroup::add(std::int64_t delta) {
   std::lock_guard g(guard_);
@@ -47,4 +47,4 @@ void WaitGroup::wait() {
   std::lock_guard g(guard_);  // the waker is out of guard_ (detail/wait_queue.hpp)
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

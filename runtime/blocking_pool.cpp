@@ -21,7 +21,7 @@
 #include "runtime/sim_core.hpp"
 #include "spindle/blocking.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 constexpr std::size_t kMaxThreads = 512;
@@ -123,4 +123,4 @@ void run_blocking_job(BlockingJob& job) {
 
 std::size_t blocking_pool_threads() noexcept { return pool().threads(); }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

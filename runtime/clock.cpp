@@ -5,7 +5,7 @@
 
 #include "runtime/sim_core.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 Clock::time_point Clock::now() noexcept {
   // The thread driving a simulation sees its virtual time; every other thread sees the
@@ -17,4 +17,4 @@ Clock::time_point Clock::now() noexcept {
   return time_point(std::chrono::duration_cast<duration>(t));
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -7,7 +7,7 @@
 #include "runtime/futex.hpp"
 #include "runtime/stamp_clock.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 std::atomic<std::uint64_t> g_coarse_stamp{0};
 std::atomic<std::int64_t> g_coarse_ns{0};
@@ -103,4 +103,4 @@ void CoarseClockHold::release() noexcept { ticker().release(); }
 
 bool coarse_ticker_asleep() noexcept { return ticker().asleep(); }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

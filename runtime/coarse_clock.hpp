@@ -17,7 +17,9 @@
 #include <atomic>
 #include <cstdint>
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// The last refreshed stamp_now() reading; 0 before any worker has run.
 extern std::atomic<std::uint64_t> g_coarse_stamp;
@@ -63,4 +65,4 @@ void start_coarse_ticker();
 /// True while the ticker thread sleeps (no hold for longer than its linger): for tests.
 bool coarse_ticker_asleep() noexcept;
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -5,7 +5,7 @@
 #include "runtime/partial_deadlock.hpp"
 #include "runtime/scheduler.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 void print_age(std::ostream& out, std::chrono::nanoseconds age) {
@@ -36,4 +36,4 @@ void Scheduler::dump(std::ostream& out) const {
   out << "\n";
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -24,9 +24,10 @@
 #include "runtime/machine/machine_context.hpp"
 #include "runtime/sanitizers.hpp"
 #include "runtime/stack.hpp"
+#include "spindle/abi.hpp"
 #include "spindle/detail/waiter.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class Scheduler;
 class TaskCore;
@@ -81,4 +82,4 @@ inline TaskCore* unstarted_task(Fiber* item) noexcept {
 /// Bytes reserved on top of each stack for the Fiber record.
 inline constexpr std::size_t kFiberRecordBytes = (sizeof(Fiber) + 63) / 64 * 64;
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

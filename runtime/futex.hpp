@@ -12,9 +12,10 @@
 #include <cstdint>
 #include <ctime>
 
+#include "spindle/abi.hpp"
 #include "spindle/clock.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t),
               "futex words must be plain 32-bit integers");
@@ -44,4 +45,4 @@ inline void futex_wake(std::atomic<std::uint32_t>& word, int count) noexcept {
           nullptr, 0);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

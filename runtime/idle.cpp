@@ -53,7 +53,7 @@
 #include "runtime/worker.hpp"
 #include "spindle/detail/spin_lock.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 // A spin episode: kQuickSpinRounds fast looks, then the rest a few microseconds apart.
@@ -296,4 +296,4 @@ void Worker::sleep(bool spun) {
   }
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -9,7 +9,7 @@
 #include "runtime/scheduler.hpp"
 #include "spindle/runtime.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 namespace {
 
 std::string format_duration(std::chrono::nanoseconds d) {
@@ -145,4 +145,4 @@ std::vector<PartialDeadlock> Runtime::partial_deadlocks() const {
 
 void Runtime::dump(std::ostream& out) const { sched_->dump(out); }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

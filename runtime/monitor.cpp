@@ -17,7 +17,7 @@
 #include "runtime/worker.hpp"
 #include "spindle/detail/task_core.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 using std::chrono::milliseconds;
@@ -346,4 +346,4 @@ std::string Monitor::diagnostics() const {
   return out.str();
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -39,7 +39,9 @@
 #include <thread>
 #include <vector>
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class Scheduler;
 class Worker;
@@ -105,4 +107,4 @@ class Monitor {
   std::thread thread_;
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

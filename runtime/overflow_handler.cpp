@@ -14,7 +14,7 @@
 #include "runtime/worker.hpp"
 #include "spindle/detail/task_core.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 constexpr std::size_t kAltStackSize = 64 * 1024;
@@ -74,8 +74,8 @@ void write_overflow_message(const Fiber& f, const char* how) noexcept {
       "size %zu bytes, Options::stack_size)\n",
       t != nullptr ? static_cast<unsigned long long>(t->id) : 0ull, name != nullptr ? " \"" : "",
       name != nullptr ? name : "", name != nullptr ? "\"" : "",
-      t != nullptr ? t->spawn_site.file_name() : "?", t != nullptr ? t->spawn_site.line() : 0u,
-      t != nullptr ? t->spawn_site.function_name() : "?", how,
+      t != nullptr ? t->spawn_site().file_name() : "?", t != nullptr ? t->spawn_site().line() : 0u,
+      t != nullptr ? t->spawn_site().function_name() : "?", how,
       static_cast<std::size_t>(static_cast<char*>(f.stack.high) - static_cast<char*>(f.stack.low)));
   if (n > 0) write_all(msg, std::min(static_cast<std::size_t>(n), sizeof msg - 1));
 }
@@ -120,4 +120,4 @@ AltSignalStack::~AltSignalStack() {
   munmap(mem_, kAltStackSize);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

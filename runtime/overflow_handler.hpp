@@ -8,7 +8,9 @@
 
 #include <signal.h>
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class Fiber;
 
@@ -34,4 +36,4 @@ class AltSignalStack {
   stack_t previous_{};
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -33,7 +33,7 @@
 #include <string>
 #include <unordered_map>
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
@@ -122,4 +122,4 @@ std::vector<PartialDeadlock> find_partial_deadlocks(const TaskRegistry& registry
   return out;
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

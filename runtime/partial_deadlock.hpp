@@ -7,11 +7,12 @@
 #include <vector>
 
 #include "runtime/task_registry.hpp"
+#include "spindle/abi.hpp"
 #include "spindle/leaks.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// Scans `registry` twice and returns the sets proven deadlocked (see the .cpp).
 std::vector<PartialDeadlock> find_partial_deadlocks(const TaskRegistry& registry);
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

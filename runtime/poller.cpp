@@ -11,7 +11,7 @@
 
 #include "runtime/worker.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 // epoll_event.data of the eventfd; descriptors carry (generation << 32 | index) instead.
@@ -266,4 +266,4 @@ void Poller::kick() noexcept {
   [[maybe_unused]] auto r = ::write(evfd_, &one, sizeof one);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -37,10 +37,11 @@
 #include <cstdint>
 #include <mutex>
 
+#include "spindle/abi.hpp"
 #include "spindle/clock.hpp"
 #include "spindle/detail/waiter.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class Worker;
 
@@ -160,4 +161,4 @@ class Poller {
   alignas(64) std::atomic<std::int64_t> waiters_{0};
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

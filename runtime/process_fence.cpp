@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 long membarrier(int cmd) noexcept { return syscall(__NR_membarrier, cmd, 0u, 0); }
@@ -36,4 +36,4 @@ void process_fence() noexcept {
   }
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

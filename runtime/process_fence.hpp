@@ -6,7 +6,9 @@
 // full barrier since the call began.
 #pragma once
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// Registers the process for process_fence() on first use; false where the kernel (or a
 /// sandbox) does not offer it, and then the hot paths must keep their locked instructions.
@@ -16,4 +18,4 @@ bool process_fence_available() noexcept;
 /// process_fence_available() returned true.
 void process_fence() noexcept;
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

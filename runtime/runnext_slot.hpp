@@ -19,9 +19,10 @@
 #include <cstdint>
 
 #include "runtime/process_fence.hpp"
+#include "spindle/abi.hpp"
 #include "spindle/detail/spin_lock.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class Fiber;
 
@@ -126,4 +127,4 @@ class RunnextSlot {
   Mode mode_ = Mode::exchange;
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

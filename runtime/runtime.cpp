@@ -11,7 +11,7 @@
 #include "runtime/scheduler.hpp"
 #include "runtime/stack.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 namespace {
 
 constexpr std::size_t kMaxWorkers = 4096;
@@ -98,4 +98,4 @@ std::size_t Runtime::stack_size() const noexcept { return sched_->stack_size(); 
 GuardMode Runtime::guard_mode() const noexcept { return sched_->guard_mode(); }
 std::string Runtime::diagnostics() const { return sched_->diagnostics(); }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

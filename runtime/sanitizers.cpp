@@ -3,7 +3,7 @@
 
 #include <pthread.h>
 
-namespace spindle::detail::san {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail::san {
 
 FiberState for_current_thread() noexcept {
   FiberState s;
@@ -24,4 +24,4 @@ FiberState for_current_thread() noexcept {
   return s;
 }
 
-}  // namespace spindle::detail::san
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail::san

@@ -30,7 +30,9 @@
 #include <sanitizer/tsan_interface.h>
 #endif
 
-namespace spindle::detail::san {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail::san {
 
 /// Per-context sanitizer state: one for each fiber and one for each worker's own stack.
 struct FiberState {
@@ -108,4 +110,4 @@ inline void consume(const void* key) noexcept {
 /// Sanitizer state for the calling thread's own stack (a worker's scheduler context).
 FiberState for_current_thread() noexcept;
 
-}  // namespace spindle::detail::san
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail::san

@@ -27,7 +27,7 @@ extern "C" {
 spindle::detail::SchedulerList* spindle_debug_schedulers = nullptr;
 }
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 // Spare workers the monitor may run beside the `workers`, to stand in for stuck ones: every
@@ -272,4 +272,4 @@ void for_each_scheduler(const std::function<void(Scheduler&)>& fn) {
   for (Scheduler* s : list.all) fn(*s);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

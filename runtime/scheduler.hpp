@@ -53,10 +53,11 @@
 #include "runtime/timer_heap.hpp"
 #include "runtime/trace.hpp"
 #include "runtime/worker.hpp"
+#include "spindle/abi.hpp"
 #include "spindle/options.hpp"
 #include "spindle/runtime.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class Scheduler;
 class SimCore;
@@ -308,7 +309,7 @@ class Scheduler {
 extern std::atomic<void (*)()> g_outside_wake_hook;
 #endif
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail
 
 /// The process's scheduler list, for debuggers (tools/gdb/spindle.py); nullptr until the first
 /// Runtime exists.

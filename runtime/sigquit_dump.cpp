@@ -24,7 +24,7 @@
 
 #include "runtime/scheduler.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 int g_pipe_write = -1;  // written once before the handler is installed
@@ -92,4 +92,4 @@ void dump_all_runtimes(std::ostream& out) {
   for_each_scheduler([&](Scheduler& s) { s.dump(out); });
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

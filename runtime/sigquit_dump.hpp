@@ -6,7 +6,9 @@
 
 #include <iosfwd>
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// Installs the handler and its dump thread once per process, if the environment asks.
 void install_sigquit_dump_if_enabled();
@@ -14,4 +16,4 @@ void install_sigquit_dump_if_enabled();
 /// Writes the dump of every live runtime of the process.
 void dump_all_runtimes(std::ostream& out);
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -16,7 +16,7 @@
 #include "spindle/detail/task_core.hpp"
 #include "spindle/detail/thread_random.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 thread_local constinit SimCore* t_current_sim = nullptr;
 
@@ -106,8 +106,8 @@ SimCore::TaskState& SimCore::state_of(TaskCore* core) {
     it->second.priority = static_cast<std::int64_t>(options_.pct_depth) +
                           static_cast<std::int64_t>(random(std::uint64_t{1} << 40));
     if (options_.trace) {
-      std::string site = core->spawn_site.file_name();
-      site.append(":").append(std::to_string(core->spawn_site.line()));
+      std::string site = core->spawn_site().file_name();
+      site.append(":").append(std::to_string(core->spawn_site().line()));
       record(testing::SimEvent::Kind::spawn, core, std::move(site));
     }
   }
@@ -360,4 +360,4 @@ std::string SimCore::trace_text() const {
   return out;
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -24,9 +24,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "spindle/abi.hpp"
 #include "spindle/simulation.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class Fiber;
 class Scheduler;
@@ -121,4 +122,4 @@ class SimScope {
   SimCore* prev_;
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -8,7 +8,7 @@
 #include "runtime/scheduler.hpp"
 #include "runtime/sim_core.hpp"
 
-namespace spindle::testing {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::testing {
 
 const char* to_string(Schedule schedule) noexcept {
   switch (schedule) {
@@ -74,4 +74,4 @@ LeakReport Simulation::leaks() const {
   return LeakReport(core_->scheduler().registry().snapshot(nullptr, true));
 }
 
-}  // namespace spindle::testing
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::testing

@@ -8,7 +8,7 @@
 #include "runtime/scheduler.hpp"
 #include "runtime/worker.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 // A spare dormant this long ends its thread; the monitor starts a new one when needed.
@@ -54,4 +54,4 @@ bool Worker::spare_wait() {
   return state == kSpareActive;
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

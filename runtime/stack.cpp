@@ -11,7 +11,7 @@
 
 #include "runtime/test_hooks.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 #ifndef MADV_GUARD_INSTALL
@@ -145,4 +145,4 @@ std::size_t mprotect_guarded_stacks() noexcept {
   return static_cast<std::size_t>(g_mprotect_stacks.load(std::memory_order_relaxed));
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

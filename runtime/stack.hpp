@@ -14,9 +14,10 @@
 #include <cstdint>
 
 #include "runtime/test_hooks.hpp"
+#include "spindle/abi.hpp"
 #include "spindle/runtime.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 struct StackMemory {
   void* base = nullptr;    // start of the mapping (the guard page, if any)
@@ -53,4 +54,4 @@ void fail_stack_maps_for_testing(long maps_left) noexcept;
 /// The process-wide count of stacks currently relying on mprotect guards, for diagnostics.
 std::size_t mprotect_guarded_stacks() noexcept;
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -18,7 +18,7 @@
 #include "runtime/worker.hpp"
 #include "spindle/detail/task_core.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 constexpr std::size_t kWorkerStackCache = 64;  // free stacks a worker keeps for itself
@@ -136,4 +136,4 @@ GuardMode Scheduler::guard_mode() const noexcept {
   return static_cast<GuardMode>(m);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

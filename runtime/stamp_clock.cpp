@@ -6,7 +6,7 @@
 #include <chrono>
 #include <thread>
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 #if defined(__x86_64__)
@@ -78,4 +78,4 @@ StampReading read_stamp_clock() {
 #endif
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

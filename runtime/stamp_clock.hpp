@@ -12,7 +12,9 @@
 #include <time.h>
 #endif
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// The stamp clock now, in ticks: x86-64's time-stamp counter (invariant on every CPU of
 /// the last decade, and kept so by hypervisors), AArch64's virtual counter, else the coarse
@@ -51,4 +53,4 @@ struct StampReading {
 /// few parts in 10^5 once the process has run for a second).
 StampReading read_stamp_clock();
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -10,7 +10,7 @@
 #include "spindle/detail/task_core.hpp"
 #include "spindle/detail/waiter.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 void TaskCore::wait() {
   if (done()) return;
@@ -114,9 +114,9 @@ void spawn_core(Scheduler* sched, TaskCore* core) {
   sched->spawn(core);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 bool in_task() noexcept { return detail::current_fiber() != nullptr; }
 
@@ -156,4 +156,4 @@ void sleep_until(TimePoint deadline) {
   }
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -45,7 +45,7 @@
 #define SPINDLE_TASK_ALLOC_PLAIN 0
 #endif
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 #if !SPINDLE_TASK_ALLOC_PLAIN
 namespace {
 
@@ -199,4 +199,4 @@ void TaskCore::operator delete(void* p, std::size_t /*size*/, std::align_val_t a
   ::operator delete(p, align);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -13,7 +13,7 @@
 #include "runtime/scheduler.hpp"
 #include "runtime/tracking.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 constexpr std::size_t kMaxNeverJoined = 10'000;
@@ -349,9 +349,9 @@ TaskInfo TaskRegistry::describe_live(const TaskCore& core) {
 TaskInfo TaskRegistry::describe(const TaskCore& core, const StampReading& now, TaskScan* scan) {
   TaskInfo info;
   info.id = core.id;
-  info.file = core.spawn_site.file_name();
-  info.line = core.spawn_site.line();
-  info.function = core.spawn_site.function_name();
+  info.file = core.spawn_site().file_name();
+  info.line = core.spawn_site().line();
+  info.function = core.spawn_site().function_name();
   if (core.name) info.name = *core.name;
   info.parent_id = core.parent_id;
   // relaxed: a snapshot for diagnostics; each field is read atomically on its own.
@@ -445,9 +445,9 @@ std::vector<TaskInfo> TaskRegistry::snapshot(const TaskCore* exclude,
   return out;
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 void publish_teardown_leaks(const std::vector<TaskInfo>& leaked) noexcept {
   try {
@@ -483,4 +483,4 @@ LeakReport collect_leaks_since(std::uint64_t min_task_id, const LeakOptions& opt
   return LeakReport(std::move(out));
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -52,11 +52,12 @@
 #include "runtime/stamp_clock.hpp"
 #include "runtime/test_hooks.hpp"
 #include "runtime/tracking.hpp"
+#include "spindle/abi.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/detail/waiter.hpp"
 #include "spindle/leaks.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// One live task as a registry scan saw it, with the raw facts the partial-deadlock proof
 /// needs. `core` and `wait_object` are identities only: never dereferenced after the scan.
@@ -324,4 +325,4 @@ std::uint64_t next_task_id() noexcept;
 /// runtimes destroyed since.
 LeakReport collect_leaks_since(std::uint64_t min_task_id, const LeakOptions& options);
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

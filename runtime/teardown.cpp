@@ -20,7 +20,7 @@
 #include "runtime/worker.hpp"
 #include "spindle/detail/spin_lock.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 constexpr auto kQuiescenceBound = std::chrono::seconds(1);
@@ -213,4 +213,4 @@ Scheduler::~Scheduler() {
   all_fibers_.clear();
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <thread>
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 constexpr int kMaxFrames = 48;
@@ -101,4 +101,4 @@ std::string thread_backtrace(pthread_t thread, std::chrono::milliseconds wait) {
   return out;
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -14,11 +14,13 @@
 #include <chrono>
 #include <string>
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// Frames of `thread`'s stack, one per line ("  #0 symbol+offset [address]"), or an empty
 /// string if the thread did not answer within `wait` (it may be blocked with the signal
 /// masked). One request at a time per process; others wait for it.
 std::string thread_backtrace(pthread_t thread, std::chrono::milliseconds wait);
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

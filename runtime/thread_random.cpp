@@ -8,7 +8,7 @@
 
 #include "runtime/sim_core.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 constinit thread_local std::uint64_t t_random_state = 0;
 
@@ -24,4 +24,4 @@ std::size_t random_below_slow(std::size_t bound) noexcept {
   return random_below(bound);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -3,7 +3,7 @@
 
 #include <thread>
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 void TimerHeap::swap_nodes(std::size_t a, std::size_t b) {
   std::swap(heap_[a], heap_[b]);
@@ -187,4 +187,4 @@ std::size_t TimerHeap::size() const {
   return heap_.size();
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

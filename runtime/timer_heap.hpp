@@ -17,9 +17,10 @@
 #include <mutex>
 #include <vector>
 
+#include "spindle/abi.hpp"
 #include "spindle/detail/timer.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class TimerHeap {
  public:
@@ -67,4 +68,4 @@ class TimerHeap {
   std::function<void(std::int64_t)> on_new_earliest_;
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -9,7 +9,7 @@
 #include "runtime/timer_heap.hpp"
 #include "runtime/worker.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 class TimerThread {
@@ -69,4 +69,4 @@ bool timer_cancel(TimerNode& node) noexcept {
   return heap->cancel(node);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -25,7 +25,7 @@
 #include "spindle/detail/waiter.hpp"
 #include "spindle/trace.hpp"
 
-namespace spindle::detail::trace {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail::trace {
 
 std::atomic<bool> g_on{false};
 
@@ -282,11 +282,11 @@ void record(Event event, const TaskCore* task, std::uint32_t arg) noexcept {
   // relaxed: only this thread writes head.
   const std::uint64_t h = r->head.load(std::memory_order_relaxed);
   Slot& s = r->slots[h % r->size];
-  const std::uint64_t line = task != nullptr ? task->spawn_site.line() & 0xffffff : 0;
+  const std::uint64_t line = task != nullptr ? task->spawn_site().line() & 0xffffff : 0;
   // relaxed: published by the release store of head below.
   s.ts.store(stamp(), std::memory_order_relaxed);
   s.task.store(task != nullptr ? task->id : 0, std::memory_order_relaxed);
-  s.file.store(task != nullptr ? task->spawn_site.file_name() : "", std::memory_order_relaxed);
+  s.file.store(task != nullptr ? task->spawn_site().file_name() : "", std::memory_order_relaxed);
   s.meta.store(
       static_cast<std::uint64_t>(event) | line << 8 | static_cast<std::uint64_t>(arg) << 32,
       std::memory_order_relaxed);
@@ -314,9 +314,9 @@ void start_from_env() noexcept {
   });
 }
 
-}  // namespace spindle::detail::trace
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail::trace
 
-namespace spindle::trace {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::trace {
 
 using detail::trace::registry;
 
@@ -386,4 +386,4 @@ std::size_t stop() {
 
 bool active() noexcept { return detail::trace::on(); }
 
-}  // namespace spindle::trace
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::trace

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <cstdint>
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class TaskCore;
 
@@ -50,4 +52,4 @@ void name_thread(std::uint64_t runtime_id, std::size_t worker_index) noexcept;
 void start_from_env() noexcept;
 
 }  // namespace trace
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

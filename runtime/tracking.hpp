@@ -5,12 +5,14 @@
 // exists to measure its cost (perf/track_bench.cpp): without it every report is empty.
 #pragma once
 
+#include "spindle/abi.hpp"
+
 #ifndef SPINDLE_TRACK_TASKS
 #define SPINDLE_TRACK_TASKS 1
 #endif
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 inline constexpr bool kTrackTasks = SPINDLE_TRACK_TASKS != 0;
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -12,7 +12,7 @@
 #include "runtime/task_registry.hpp"
 #include "spindle/detail/task_core.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 namespace {
 
 std::mutex g_handler_mu;
@@ -100,4 +100,4 @@ void report_unhandled(TaskCore& core) noexcept {
 }
 
 }  // namespace detail
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

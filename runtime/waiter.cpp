@@ -15,7 +15,7 @@
 #include "spindle/detail/task_core.hpp"
 #include "spindle/detail/timer.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 // Before a park: what the task waits on, and since when. Only parked states show a time
@@ -243,4 +243,4 @@ bool Waiter::park_until(TimePoint deadline) {
   return !st.timer_won.load(std::memory_order_relaxed);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

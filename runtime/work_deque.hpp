@@ -20,7 +20,9 @@
 #include <memory>
 #include <vector>
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class Fiber;
 
@@ -175,4 +177,4 @@ class WorkDeque {
   std::vector<std::unique_ptr<Buffer>> buffers_;  // owner-only; keeps retired buffers alive
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

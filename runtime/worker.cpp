@@ -17,7 +17,7 @@
 #include "spindle/detail/spin_lock.hpp"
 #include "spindle/detail/task_core.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 constinit thread_local Worker* tl_worker = nullptr;
 constinit thread_local const void* t_solo_worker_tag = nullptr;
@@ -551,4 +551,4 @@ Fiber* Worker::find_work(bool look_at_runnext) {
   return nullptr;
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

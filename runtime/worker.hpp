@@ -24,8 +24,9 @@
 #include "runtime/runnext_slot.hpp"
 #include "runtime/sanitizers.hpp"
 #include "runtime/work_deque.hpp"
+#include "spindle/abi.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class SpinLock;
 class Monitor;
@@ -234,4 +235,4 @@ class Worker {
 extern constinit thread_local Worker* tl_worker;
 inline Worker* Worker::current_here() noexcept { return tl_worker; }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -25,7 +25,7 @@ unsigned char pick_for_this_cpu() noexcept {
 extern "C" [[gnu::visibility("hidden")]] unsigned char spindle_context_fp_compare;
 unsigned char spindle_context_fp_compare = pick_for_this_cpu();
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 FpRestore fp_restore_policy() noexcept {
   return static_cast<FpRestore>(spindle_context_fp_compare);
@@ -35,4 +35,4 @@ void set_fp_restore_policy(FpRestore policy) noexcept {
   spindle_context_fp_compare = static_cast<unsigned char>(policy);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -14,7 +14,9 @@
 #include <ucontext.h>
 #endif
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// Entry point of a fresh context; receives the argument given to context_init. Must never
 /// return: a fiber ends by switching away for the last time.
@@ -153,9 +155,8 @@ inline void context_switch(MachineContext& from, MachineContext& to) {
 inline void context_switch(MachineContext& from, MachineContext& to) {
   spindle_context_switch(&from.sp, to.sp);
 }
-
 #endif
 
 #endif
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

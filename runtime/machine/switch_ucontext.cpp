@@ -9,7 +9,7 @@
 
 #include "runtime/machine/machine_context.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 namespace {
 
 struct Start {
@@ -54,4 +54,4 @@ void context_switch(MachineContext& from, MachineContext& to) {
   }
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -5,7 +5,7 @@
 # SHSTK, which a stack-switching fiber library cannot honour without switching shadow
 # stacks). Usage: check_cet.sh <source root> <scratch dir> <c++ compiler>
 set -euo pipefail
-src=$1 out=$2 cxx=$3
+src=$1 out=$2 cxx=$3 generated=$4  # generated: the build tree's generated/include
 mkdir -p "$out"
 fail() { echo "check_cet: $*" >&2; exit 1; }
 
@@ -27,7 +27,7 @@ void switch_once(spindle::detail::MachineContext& a, spindle::detail::MachineCon
   spindle::detail::context_switch(a, b);
 }
 CPP
-"$cxx" -std=c++20 -O2 -fcf-protection=full -DSPINDLE_CONTEXT_ASM=1 -I"$src" -c \
+"$cxx" -std=c++20 -O2 -fcf-protection=full -DSPINDLE_CONTEXT_ASM=1 -I"$src" -I"$generated" -c \
   "$out/resume_site.cpp" -o "$out/resume_site.o"
 objdump -dr "$out/resume_site.o" | grep -A2 "R_X86_64_PLT32.*spindle_context_resume" |
   grep -q endbr64 ||

@@ -69,15 +69,8 @@ def _cstr(p):
 
 
 def _spawn_site(core):
-    loc = core["spawn_site"]
-    names = [f.name for f in loc.type.strip_typedefs().fields()]
-    if "_M_impl" in names:  # std::source_location
-        impl = loc["_M_impl"]
-        if int(impl) == 0:
-            return "?", 0, "?"
-        impl = impl.dereference()
-        return _cstr(impl["_M_file_name"]), int(impl["_M_line"]), _cstr(impl["_M_function_name"])
-    return _cstr(loc["file_"]), int(loc["line_"]), _cstr(loc["function_"])
+    return (_cstr(core["spawn_file_"]), int(core["spawn_line_"]),
+            _cstr(core["spawn_function_"]))
 
 
 def _tasks():

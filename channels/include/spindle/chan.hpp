@@ -13,10 +13,11 @@
 #include <type_traits>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/detail/chan_select.hpp"
 #include "spindle/detail/chan_state.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// Misuse of a channel: closing a closed or nil channel. Derives from std::logic_error.
 class ChannelError : public std::logic_error {
@@ -344,4 +345,4 @@ class RecvChan {
   std::shared_ptr<detail::ChanState<T>> state_;
 };
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -14,11 +14,12 @@
 #include <utility>
 #include <vector>
 
+#include "spindle/abi.hpp"
 #include "spindle/chan.hpp"
 #include "spindle/detail/chan_select.hpp"
 #include "spindle/detail/scratch_array.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// @cond INTERNAL
 namespace detail {
@@ -401,4 +402,4 @@ std::pair<std::size_t, std::optional<T>> select_recv(const std::vector<RecvChan<
   return {fired, std::nullopt};
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

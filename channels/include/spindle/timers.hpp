@@ -6,10 +6,11 @@
 #include <chrono>
 #include <memory>
 
+#include "spindle/abi.hpp"
 #include "spindle/chan.hpp"
 #include "spindle/clock.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// A channel that receives the current time once, `d` from now (at once if `d` <= 0), and
 /// is never closed. The timer keeps the channel alive until it fires; nobody has to receive.
@@ -68,4 +69,4 @@ class Ticker {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -8,7 +8,9 @@
 #include <string>
 #include <string_view>
 
-namespace spindle::fs {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::fs {
 
 /// The whole content of `path`. Throws std::system_error naming the call and the path
 /// (e.g. "spindle::fs::read_file(/no/such): No such file or directory").
@@ -18,4 +20,4 @@ std::string read_file(const std::filesystem::path& path);
 /// Throws std::system_error naming the call and the path.
 void write_file(const std::filesystem::path& path, std::string_view data);
 
-}  // namespace spindle::fs
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::fs

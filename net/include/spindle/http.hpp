@@ -25,7 +25,9 @@
 #include <utility>
 #include <vector>
 
-namespace spindle::net::http {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::net::http {
 
 /// A parsed request head (and the length of its body).
 struct Request {
@@ -80,4 +82,4 @@ class RequestParser {
   std::string error_;
 };
 
-}  // namespace spindle::net::http
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::net::http

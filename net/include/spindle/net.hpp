@@ -39,10 +39,11 @@
 #include <type_traits>
 #include <vector>
 
+#include "spindle/abi.hpp"
 #include "spindle/clock.hpp"
 #include "spindle/context.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// @cond INTERNAL
 namespace detail {
@@ -229,7 +230,7 @@ class TcpListener {
 };
 
 }  // namespace net
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE
 
 /// @cond INTERNAL
 // Lets spindle::net::errc convert implicitly to std::error_code and compare with one.

@@ -11,12 +11,13 @@
 #include <type_traits>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/chan.hpp"
 #include "spindle/clock.hpp"
 #include "spindle/errc.hpp"
 #include "spindle/unit.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 namespace detail {
 class ContextNode;
@@ -189,4 +190,4 @@ requires std::is_constructible_v<V, U&&> Context with_value(const Context& paren
                                     std::make_shared<const V>(std::forward<U>(value)));
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -7,7 +7,9 @@
 #include <system_error>
 #include <type_traits>
 
-namespace spindle {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// Why a Context is done, as returned by Context::err(). Compares with std::error_code:
 /// @code
@@ -28,7 +30,7 @@ inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE
 
 /// @cond INTERNAL
 // Lets spindle::errc convert implicitly to std::error_code and compare with one.

@@ -13,12 +13,13 @@
 #include <utility>
 #include <vector>
 
+#include "spindle/abi.hpp"
 #include "spindle/context.hpp"
 #include "spindle/semaphore.hpp"
 #include "spindle/source_location.hpp"
 #include "spindle/task.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// A group of tasks working on subtasks of a common job (golang.org/x/sync/errgroup with
 /// WithContext). Each task gets the group's context; the first one to fail (return a non-zero
@@ -142,4 +143,4 @@ class ErrGroup {
   std::exception_ptr first_exception_;
 };
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

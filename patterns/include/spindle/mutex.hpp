@@ -7,9 +7,10 @@
 #include <cstdint>
 #include <mutex>
 
+#include "spindle/abi.hpp"
 #include "spindle/detail/wait_queue.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// A mutual-exclusion lock for tasks and threads alike (Go's sync.Mutex). A task that has to
 /// wait is parked, so its worker thread runs other tasks meanwhile; a plain OS thread that has
@@ -68,4 +69,4 @@ class Mutex {
   detail::WaitQueue queue_;  // under guard_
 };
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

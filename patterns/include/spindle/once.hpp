@@ -7,9 +7,10 @@
 #include <mutex>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/mutex.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// Performs one action exactly once (Go's sync.Once). Every call() after the first waits,
 /// parked, until the first one's function has returned, so its effects are visible to all.
@@ -50,4 +51,4 @@ class Once {
   Mutex mu_;  // serialises the first call against the ones that arrive while it runs
 };
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -9,7 +9,9 @@
 #include <utility>
 #include <variant>
 
-namespace spindle {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// A value of type T, or an error. "Couple errors with your result type": a pipeline stage
 /// sends `Result<T>` downstream so that the part of the program with enough context decides
@@ -157,4 +159,4 @@ template <class T>
 inline constexpr bool is_result_v<Result<T>> = true;
 /// @endcond
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

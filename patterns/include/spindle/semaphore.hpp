@@ -7,9 +7,10 @@
 #include <mutex>
 #include <system_error>
 
+#include "spindle/abi.hpp"
 #include "spindle/detail/wait_queue.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 class Context;
 
@@ -73,4 +74,4 @@ class Semaphore {
   detail::WaitQueue queue_;
 };
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

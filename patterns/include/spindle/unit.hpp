@@ -5,7 +5,9 @@
 
 #include <compare>
 
-namespace spindle {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// A type with exactly one value. `Chan<Unit>` is a pure signal: closing it, or sending the
 /// one value, is all it can say.
@@ -23,4 +25,4 @@ struct Unit {
   }
 };
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -7,11 +7,12 @@
 #include <mutex>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/detail/wait_queue.hpp"
 #include "spindle/source_location.hpp"
 #include "spindle/task.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// A counter of outstanding work (Go's sync.WaitGroup). add() raises it, done() lowers it,
 /// and wait() parks the caller (task or thread) until it is zero.
@@ -75,4 +76,4 @@ class WaitGroup {
   detail::WaitQueue waiters_;
 };
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -12,9 +12,10 @@
 #include <type_traits>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/detail/waiter.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// @cond INTERNAL
 namespace detail {
@@ -100,4 +101,4 @@ std::invoke_result_t<std::decay_t<F>&> blocking(F&& fn) {
   if constexpr (!std::is_void_v<R>) return std::move(*job->result);
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

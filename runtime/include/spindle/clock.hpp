@@ -5,7 +5,9 @@
 
 #include <chrono>
 
-namespace spindle {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// A steady clock meeting the standard Clock requirements. Sleeps, timers, `after`, `Ticker`
 /// and context deadlines all read it. Inside a `testing::Simulation` it reads the simulation's
@@ -28,4 +30,4 @@ struct Clock {
 /// A point in time on spindle::Clock.
 using TimePoint = Clock::time_point;
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -15,11 +15,12 @@
 #include <string>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/leaks.hpp"
 #include "spindle/simulation.hpp"
 #include "spindle/source_location.hpp"
 
-namespace spindle::testing {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::testing {
 
 /// Configuration of explore(). An aggregate: `ExploreOptions{.runs = 1000}`.
 struct ExploreOptions {
@@ -178,4 +179,4 @@ ExploreResult explore(const ExploreOptions& options, F&& body,
   return result;
 }
 
-}  // namespace spindle::testing
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::testing

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
-namespace spindle {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// A snapshot of one task, as returned by Runtime::tasks() and in leak reports.
 struct TaskInfo {
@@ -186,4 +188,4 @@ class Deadlock : public std::runtime_error {
   LeakReport tasks_;
 };
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstddef>
 
-namespace spindle {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// What `~Runtime()` does with tasks that are still alive when it runs.
 enum class LeakPolicy {
@@ -47,4 +49,4 @@ struct Options {
   std::chrono::nanoseconds stall_report{0};
 };
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

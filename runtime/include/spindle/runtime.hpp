@@ -8,12 +8,13 @@
 #include <string>
 #include <type_traits>
 
+#include "spindle/abi.hpp"
 #include "spindle/leaks.hpp"
 #include "spindle/options.hpp"
 #include "spindle/source_location.hpp"
 #include "spindle/task.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// How task stacks are protected against overflow (see Options::guard_pages).
 enum class GuardMode {
@@ -125,4 +126,4 @@ class Runtime {
   std::unique_ptr<detail::Scheduler> sched_;
 };
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

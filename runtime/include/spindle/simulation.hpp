@@ -13,20 +13,21 @@
 #include <type_traits>
 #include <vector>
 
+#include "spindle/abi.hpp"
 #include "spindle/clock.hpp"
 #include "spindle/leaks.hpp"
 #include "spindle/options.hpp"
 #include "spindle/source_location.hpp"
 #include "spindle/task.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 class SimCore;
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail
 
 /// @namespace spindle::testing
 /// Test support: deterministic Simulation in virtual time, explore() over many seeded
 /// schedules, and the GoogleTest LeakCheck listener (<spindle/testing.hpp>).
-namespace spindle::testing {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::testing {
 
 /// How a Simulation picks the next task among the runnable ones.
 enum class Schedule {
@@ -159,4 +160,4 @@ class Simulation {
   std::unique_ptr<detail::SimCore> core_;
 };
 
-}  // namespace spindle::testing
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::testing

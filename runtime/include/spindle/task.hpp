@@ -10,11 +10,12 @@
 #include <type_traits>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/clock.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/source_location.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// Handle to a spawned task producing a T (or nothing, for `Task<void>`).
 ///
@@ -136,7 +137,7 @@ Task<SpawnResult<F>> spawn_on(Scheduler* sched, F&& fn, spindle::source_location
                               TaskName* name = nullptr) {
   using T = SpawnResult<F>;
   auto* core = new TaskBody<T, std::decay_t<F>>(std::forward<F>(fn));
-  core->spawn_site = site;
+  core->set_spawn_site(site);
   try {
     // Not yet visible to anyone: no lock needed.
     if (name != nullptr) core->name = std::make_unique<std::string>(std::move(name->value));
@@ -195,4 +196,4 @@ void sleep_for(std::chrono::duration<Rep, Period> d) {
 /// True when the caller runs inside a spindle task.
 bool in_task() noexcept;
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

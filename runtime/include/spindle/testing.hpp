@@ -9,16 +9,17 @@
 #include <cstdint>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/explore.hpp"
 #include "spindle/leaks.hpp"
 #include "spindle/simulation.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 std::uint64_t next_task_id() noexcept;
 LeakReport collect_leaks_since(std::uint64_t min_task_id, const LeakOptions& options);
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail
 
-namespace spindle::testing {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::testing {
 
 /// A GoogleTest event listener that fails every test during which a spindle task leaked:
 /// a task spawned during the test that is still alive when it ends (in any runtime still
@@ -66,4 +67,4 @@ class LeakCheck : public ::testing::EmptyTestEventListener {
   std::uint64_t first_task_ = 0;
 };
 
-}  // namespace spindle::testing
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::testing

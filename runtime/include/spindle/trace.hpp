@@ -7,9 +7,11 @@
 #include <cstddef>
 #include <string>
 
+#include "spindle/abi.hpp"
+
 /// Scheduler tracing: start() and stop() record, per thread, what every runtime's workers
 /// run, and write Chrome trace-event JSON.
-namespace spindle::trace {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::trace {
 
 /// Default number of events each thread keeps (older ones are overwritten).
 inline constexpr std::size_t kDefaultEventsPerThread = std::size_t{1} << 16;
@@ -39,4 +41,4 @@ std::size_t stop();
 /// True between start() and stop().
 bool active() noexcept;
 
-}  // namespace spindle::trace
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::trace

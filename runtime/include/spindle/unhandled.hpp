@@ -8,9 +8,10 @@
 #include <functional>
 #include <string>
 
+#include "spindle/abi.hpp"
 #include "spindle/leaks.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// An exception that escaped a detached task (one whose handle was detach()ed, as
 /// WaitGroup::spawn does), or the error that kept such a task from starting (no stack).
@@ -38,4 +39,4 @@ using UnhandledExceptionHandler = std::function<void(const UnhandledException&)>
 /// @endcode
 UnhandledExceptionHandler set_unhandled_exception_handler(UnhandledExceptionHandler handler);
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -58,10 +58,11 @@
 #include <optional>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/detail/solo_worker.hpp"
 #include "spindle/detail/spin_lock.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// Revokes a ring's bias, or waits for the thread doing so (chan_ring.hpp, "Bias").
 void ring_make_shared(std::atomic<const void*>& bias,
@@ -398,4 +399,4 @@ class ChanRing {
   alignas(64) std::atomic<std::uint64_t> tail_{0};
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -30,11 +30,12 @@
 #include <optional>
 #include <stdexcept>
 
+#include "spindle/abi.hpp"
 #include "spindle/detail/chan_state.hpp"
 #include "spindle/detail/chan_wait.hpp"
 #include "spindle/detail/thread_random.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// One live case of a select, as the engine sees it.
 class SelectCase {
@@ -281,4 +282,4 @@ std::optional<T> chan_recv(ChanState<T>* state) {
   return chan_recv_slow(state);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

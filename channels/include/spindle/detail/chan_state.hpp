@@ -44,11 +44,12 @@
 #include <optional>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/detail/chan_ring.hpp"
 #include "spindle/detail/chan_wait.hpp"
 #include "spindle/detail/spin_lock.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 template <class T>
 class ChanState {
@@ -385,4 +386,4 @@ class ChanState {
   std::atomic<bool> receivers_waiting_{false};
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

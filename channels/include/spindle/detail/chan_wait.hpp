@@ -31,10 +31,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "spindle/abi.hpp"
 #include "spindle/detail/spin_lock.hpp"
 #include "spindle/detail/waiter.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// The shared fate of one blocked operation (a send, a receive, or a whole select).
 struct SelectCtx {
@@ -220,4 +221,4 @@ class ChanWaitQueue {
   WaitEntry* tail_ = nullptr;
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

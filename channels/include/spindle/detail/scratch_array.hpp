@@ -13,7 +13,9 @@
 #include <new>
 #include <utility>
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// At most `capacity` objects of type U, built in place one after the other and destroyed
 /// in reverse order with the array. Never moves or copies an element.
@@ -53,4 +55,4 @@ class ScratchArray {
   std::size_t size_ = 0;
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -12,10 +12,11 @@
 #include <utility>
 #include <vector>
 
+#include "spindle/abi.hpp"
 #include "spindle/patterns/loop.hpp"
 #include "spindle/patterns/probe.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// A channel that closes as soon as any of `inputs` delivers or closes (the "or-channel":
 /// wait for the first of several done signals). With no inputs it is nil (never closes);
@@ -203,4 +204,4 @@ requires std::is_invocable_v < std::decay_t<F>
   return outs;
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -10,9 +10,10 @@
 #include <utility>
 #include <vector>
 
+#include "spindle/abi.hpp"
 #include "spindle/patterns/loop.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// Sends `values` in order on the returned channel, then closes it (or stops early when
 /// `done` fires).
@@ -96,4 +97,4 @@ RecvChan<source_value_t<In>> take(const D& done, const In& in, std::size_t n) {
   return out;
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

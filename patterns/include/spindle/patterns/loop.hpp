@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/chan.hpp"
 #include "spindle/context.hpp"
 #include "spindle/detail/chan_select.hpp"
@@ -19,7 +20,7 @@
 #include "spindle/task.hpp"
 #include "spindle/unit.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// @cond INTERNAL
 namespace detail {
@@ -206,4 +207,4 @@ void start_stage(F&& body) {
 }  // namespace detail
 /// @endcond
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

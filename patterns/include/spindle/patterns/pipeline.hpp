@@ -9,13 +9,14 @@
 #include <utility>
 #include <vector>
 
+#include "spindle/abi.hpp"
 #include "spindle/patterns/combine.hpp"
 #include "spindle/patterns/generators.hpp"
 #include "spindle/patterns/loop.hpp"
 #include "spindle/patterns/results.hpp"
 #include "spindle/patterns/stages.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// A reified pipeline stage: a function from (done, input channel) to output channel, kept
 /// as a value until it is run. Stages compose left to right with `|`, and a composition is a
@@ -186,4 +187,4 @@ auto route_errors(E on_error) {
 }
 
 }  // namespace stage
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

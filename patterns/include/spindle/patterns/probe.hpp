@@ -8,9 +8,10 @@
 #include <mutex>
 #include <string>
 
+#include "spindle/abi.hpp"
 #include "spindle/clock.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// Measures one stage of a pipeline: the arrival rate λ (values per second), the mean time W
 /// a value spends in the stage, and the mean number of values L in the stage at once. Pass a
@@ -95,4 +96,4 @@ class Probe {
   Clock::duration total_w_{0};
 };
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

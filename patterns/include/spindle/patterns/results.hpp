@@ -7,10 +7,11 @@
 #include <type_traits>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/patterns/loop.hpp"
 #include "spindle/result.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// @cond INTERNAL
 namespace detail {
@@ -105,4 +106,4 @@ route_errors(const D& done, const In& in, E&& on_error) {
   return out;
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

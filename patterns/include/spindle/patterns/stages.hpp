@@ -10,11 +10,12 @@
 #include <utility>
 #include <vector>
 
+#include "spindle/abi.hpp"
 #include "spindle/patterns/loop.hpp"
 #include "spindle/patterns/probe.hpp"
 #include "spindle/timers.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
 /// Sends `fn(v)` for every value `v` of `in`, in order. With a `probe`, every value's stay
 /// in the stage (from its receipt to the send of its result) is measured.
@@ -146,4 +147,4 @@ RecvChan<std::vector<source_value_t<In>>> batch(const D& done, const In& in, std
   return out;
 }
 
-}  // namespace spindle
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE

@@ -8,10 +8,12 @@
 // where process fences exist.
 #pragma once
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// Non-null (a tag unique to the worker) on the worker thread of a one-worker runtime while
 /// it runs, when process fences are available; nullptr on every other thread.
 extern constinit thread_local const void* t_solo_worker_tag;
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -22,14 +22,15 @@
 #include <type_traits>
 #include <utility>
 
+#include "spindle/abi.hpp"
 #include "spindle/clock.hpp"
 #include "spindle/source_location.hpp"
 
-namespace spindle {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 class Runtime;
 }
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class Scheduler;
 class Waiter;
@@ -91,11 +92,20 @@ class TaskCore {
   }
 
   // Laid out so that the one-byte and four-byte fields share a word and the name costs a
-  // pointer: an empty task's record (TaskBody) then takes 120 bytes, a 128-byte malloc
-  // block, the largest glibc keeps in its lock-free fast bins (spawn+join on two workers
-  // frees on the thread that did not allocate).
+  // pointer: an empty task's record (TaskBody) then takes 128 bytes, two of the record
+  // allocator's 64-byte granules (runtime/task_alloc.cpp). The layout is the same under
+  // g++ and clang++ (spindle::source_location is the library's own type).
 
-  spindle::source_location spawn_site;
+  /// Where the task was spawned.
+  spindle::source_location spawn_site() const noexcept {
+    return spindle::source_location::current(spawn_file_, spawn_line_, 0, spawn_function_);
+  }
+  void set_spawn_site(const spindle::source_location& site) noexcept {
+    spawn_file_ = site.file_name();
+    spawn_function_ = site.function_name();
+    spawn_line_ = site.line();
+  }
+
   std::uint64_t id = 0;
   std::uint64_t parent_id = 0;  // id of the task that spawned it; 0 from a plain thread
   // Optional (null until set_task_name); written under the registry shard's lock.
@@ -135,6 +145,11 @@ class TaskCore {
 
   static constexpr std::uintptr_t kRunning = 0;
   static constexpr std::uintptr_t kDone = 1;
+  // The spawn site as its parts (the column is not kept), so that the line fills the four
+  // bytes beside refs_.
+  const char* spawn_file_ = "";
+  const char* spawn_function_ = "";
+  std::uint32_t spawn_line_ = 0;
   std::atomic<std::uint32_t> refs_{2};
   std::atomic<std::uintptr_t> join_word_{kRunning};
 };
@@ -204,4 +219,4 @@ void block_on_wait(Scheduler* sched, TaskCore* core);
 /// The scheduler of the running task, or nullptr on a plain thread.
 Scheduler* current_scheduler() noexcept;
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -9,7 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace spindle::detail {
+#include "spindle/abi.hpp"
+
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 /// The state of this thread's random source (xorshift64*). Zero means "not seeded yet, or a
 /// simulation runs on this thread": the draw then takes the out-of-line path.
@@ -33,4 +35,4 @@ std::size_t random_below_slow(std::size_t bound) noexcept;
   return static_cast<std::size_t>((static_cast<Wide>(s * 0x2545f4914f6cdd1dULL) * bound) >> 64);
 }
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

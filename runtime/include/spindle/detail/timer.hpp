@@ -18,9 +18,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "spindle/abi.hpp"
 #include "spindle/clock.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class TimerHeap;
 
@@ -55,4 +56,4 @@ void timer_add(TimerNode& node);
 /// firing). Waits for a running callback to finish first. Idempotent.
 bool timer_cancel(TimerNode& node) noexcept;
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

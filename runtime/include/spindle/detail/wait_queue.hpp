@@ -23,9 +23,10 @@
 
 #include <cstdint>
 
+#include "spindle/abi.hpp"
 #include "spindle/detail/waiter.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 struct WaitNode {
   /// `kind` and `primitive` describe the wait for diagnostics (Runtime::tasks()).
@@ -80,4 +81,4 @@ class WaitQueue {
   WaitNode* tail_ = nullptr;
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -31,9 +31,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "spindle/abi.hpp"
 #include "spindle/clock.hpp"
 
-namespace spindle::detail {
+namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 class Fiber;
 class SpinLock;
@@ -142,4 +143,4 @@ class Waiter {
   const void* object_;
 };
 
-}  // namespace spindle::detail
+}  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail
