@@ -11,6 +11,9 @@ namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
 std::atomic<std::uint64_t> g_coarse_stamp{0};
 std::atomic<std::int64_t> g_coarse_ns{0};
+#if SPINDLE_TEST_HOOKS
+std::atomic<void (*)()> g_background_refresh_hook{nullptr};
+#endif
 
 namespace {
 
@@ -19,6 +22,12 @@ constexpr auto kTick = std::chrono::milliseconds(1);
 // woken by sporadic work (a request every few ms) then costs a futex wake-up only after a
 // quiet spell, not per wake.
 constexpr int kLingerTicks = 20;
+
+std::int64_t steady_now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // Raises the stamp to now. Holders refresh it too, so keep it monotonic: a ticker reading
 // taken just before a holder's must not overwrite it afterwards.
@@ -30,9 +39,7 @@ void refresh() noexcept {
   }
   // The steady clock itself, not spindle::Clock: a simulation's worker holds the clock too,
   // and its virtual time must not leak into the real runtimes' timer checks.
-  const std::int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              std::chrono::steady_clock::now().time_since_epoch())
-                              .count();
+  const std::int64_t ns = steady_now_ns();
   // relaxed: as above.
   std::int64_t seen = g_coarse_ns.load(std::memory_order_relaxed);
   while (seen < ns && !g_coarse_ns.compare_exchange_weak(seen, ns, std::memory_order_relaxed)) {
@@ -49,10 +56,12 @@ class Ticker {
     // seq_cst, with the load of asleep_ after it: pairs with loop()'s store of asleep_ and
     // its load of holders_ (a Dekker pair): either the ticker sees this hold, or this sees
     // the ticker asleep and wakes it.
-    if (holders_.fetch_add(1, std::memory_order_seq_cst) != 0) return;
-    // The ticker may have slept for long, and this thread is about to run tasks that park.
+    const bool first = holders_.fetch_add(1, std::memory_order_seq_cst) == 0;
+    // The ticker may have slept for long, or have been starved of CPU, and this thread is
+    // about to run tasks that park: every hold starts fresh (a thread takes one when it
+    // wakes, which costs a futex wait already).
     refresh();
-    if (asleep_.load(std::memory_order_seq_cst)) futex_wake(holders_, 1);
+    if (first && asleep_.load(std::memory_order_seq_cst)) futex_wake(holders_, 1);
   }
   void release() noexcept {
     // relaxed: the ticker only uses the count to decide whether to go on ticking.
@@ -64,6 +73,7 @@ class Ticker {
   [[noreturn]] void loop() {
     int quiet = 0;
     for (;;) {
+      SPINDLE_TEST_HOOK(g_background_refresh_hook);
       refresh();
       // relaxed: a stale count only shifts when the ticker sleeps by a tick.
       if (holders_.load(std::memory_order_relaxed) != 0) {
@@ -96,7 +106,29 @@ Ticker& ticker() {
 
 void start_coarse_ticker() { (void)ticker(); }
 
-void coarse_clock_refresh() noexcept { refresh(); }
+void coarse_clock_refresh() noexcept {
+  SPINDLE_TEST_HOOK(g_background_refresh_hook);
+  refresh();
+}
+
+void ParkClockCheck::check() noexcept {
+  const std::int64_t now = steady_now_ns();
+  // relaxed: a time to compare with, as in coarse_now_ns().
+  if (now - g_coarse_ns.load(std::memory_order_relaxed) > kParkCheckLag.count()) refresh();
+  // Scale the count by how far the last every_ parks were from the target spacing: halve it
+  // at most, or double it at most, per check, so that one odd interval moves it little; a
+  // first check, or one after a long run, starts over at every park.
+  const std::int64_t spent = now - last_check_ns_;
+  last_check_ns_ = now;
+  if (spent >= kParkCheckLag.count()) {
+    every_ = 1;
+  } else if (spent > kParkCheckSpacing.count()) {
+    every_ = every_ > 1 ? every_ / 2 : 1;
+  } else if (spent < kParkCheckSpacing.count() / 2) {
+    every_ = every_ < kParkCheckMaxEvery ? every_ * 2 : kParkCheckMaxEvery;
+  }
+  countdown_ = every_;
+}
 
 void CoarseClockHold::acquire() noexcept { ticker().acquire(); }
 void CoarseClockHold::release() noexcept { ticker().release(); }

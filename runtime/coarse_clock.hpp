@@ -10,13 +10,25 @@
 // refreshes the stamp itself before it runs anything, so a park never records a time from
 // before the wake.
 //
-// Accuracy: a recorded park time is at most about a tick (plus the ticker's scheduling
-// delay on a loaded machine) earlier than the park, never later.
+// The ticker is a thread like any other, and on a loaded machine it may not run for tens of
+// milliseconds. The workers therefore check the clock themselves, every so many parks
+// (ParkClockCheck): a check reads the real clock and refreshes the coarse one
+// when it is more than kParkCheckLag old. The number of parks between checks adapts to
+// the park rate so that checks come about every kParkCheckSpacing of parking: a worker
+// whose parks are far apart checks at every park; in a ping-pong, one park in a few hundred
+// does, which costs nothing measurable.
+//
+// Accuracy: a recorded park time is never later than the park. It is earlier by at most
+// kParkCheckLag, or by the time since the parking worker's last check when that is more
+// (about kParkCheckSpacing at a steady park rate); a worker that wakes from sleep refreshes
+// the clock before it runs anything.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
+#include "runtime/test_hooks.hpp"
 #include "spindle/abi.hpp"
 
 namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
@@ -43,6 +55,41 @@ extern std::atomic<std::int64_t> g_coarse_ns;
 
 /// Refreshes the coarse clock from the caller's thread (the monitor does, on each look).
 void coarse_clock_refresh() noexcept;
+
+/// How old the coarse clock may be when a park's check finds it before it is refreshed.
+inline constexpr std::chrono::nanoseconds kParkCheckLag = std::chrono::milliseconds(1);
+/// The parking time a thread aims to leave between two of its checks.
+inline constexpr std::chrono::nanoseconds kParkCheckSpacing = std::chrono::microseconds(100);
+/// The most parks between two checks.
+inline constexpr std::uint32_t kParkCheckMaxEvery = 256;
+
+/// The clock check of one worker's parks (a member of the worker: only the thread that
+/// holds the worker's role uses it). stamp() is what a park records.
+class ParkClockCheck {
+ public:
+  /// coarse_stamp(), checked against the real clock first when the count of parks since the
+  /// last check runs out: two instructions on every other park.
+  [[gnu::always_inline]] std::uint64_t stamp() noexcept {
+    if (--countdown_ == 0) [[unlikely]]
+      check();
+    return coarse_stamp();
+  }
+
+ private:
+  // Refreshes the coarse clock if it is older than kParkCheckLag, and sets the number of
+  // parks until the next check from how long the last ones took.
+  void check() noexcept;
+
+  std::uint32_t countdown_ = 1;  // parks left before the next check
+  std::uint32_t every_ = 1;      // parks between the last two checks
+  std::int64_t last_check_ns_ = 0;
+};
+
+#if SPINDLE_TEST_HOOKS
+/// Test hook: called by the ticker thread and the monitor before each of their refreshes
+/// (a hook that blocks stands for a ticker and a monitor starved of CPU).
+extern std::atomic<void (*)()> g_background_refresh_hook;
+#endif
 
 /// Held by a worker thread while it is awake (running tasks or looking for them): the
 /// ticker keeps coarse_stamp() fresh while any hold exists.

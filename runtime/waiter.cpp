@@ -26,9 +26,7 @@ void describe_park(Fiber* f, WaitKind kind, const void* object) {
   // switch) with acquire sees these; of a running task it tolerates a torn picture.
   f->wait_kind.store(kind, std::memory_order_relaxed);
   f->wait_object.store(object, std::memory_order_relaxed);
-  // The clock as of at most about a millisecond ago, not stamp_now() (coarse_clock.hpp):
-  // a dump may overstate the wait by that much. relaxed: as above.
-  f->parked_at.store(coarse_stamp(), std::memory_order_relaxed);
+  // parked_at is stamped by Worker::park_current(), with the worker's clock check.
   // relaxed: only this fiber writes it; ordered for readers like the stores above.
   f->park_seq.store(f->park_seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }

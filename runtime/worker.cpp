@@ -13,6 +13,7 @@
 #include "runtime/scheduler.hpp"
 #include "runtime/sim_core.hpp"
 #include "runtime/trace.hpp"
+#include "runtime/tracking.hpp"
 #include "spindle/detail/solo_worker.hpp"
 #include "spindle/detail/spin_lock.hpp"
 #include "spindle/detail/task_core.hpp"
@@ -333,6 +334,11 @@ void Worker::trace_switch_out(Fiber* f, Action a) noexcept {
 }
 
 void Worker::park_current(Waiter& w, SpinLock* release) {
+  // The coarse clock, not stamp_now(): a dump may overstate the wait by about a millisecond
+  // (coarse_clock.hpp says how much at most). relaxed: diagnostics, ordered for readers by
+  // the release store of kParked after the switch, like describe_park()'s stores.
+  if constexpr (kTrackTasks)
+    current_fiber->parked_at.store(park_clock_.stamp(), std::memory_order_relaxed);
   action_waiter_ = &w;
   action_lock_ = release;
   switch_out(current_fiber, Action::park, false);

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/coarse_clock.hpp"
 #include "runtime/fiber.hpp"
 #include "runtime/machine/machine_context.hpp"
 #include "runtime/runnext_slot.hpp"
@@ -208,8 +209,9 @@ class Worker {
   Fiber* pop_yield() noexcept;
   std::uint32_t tick_ = 0;
   std::uint32_t runnext_streak_ = 0;
-  bool spinning_ = false;  // counted in the scheduler's spinning_
-  bool solo_ = false;      // the runtime's only worker
+  ParkClockCheck park_clock_;  // stamps parked_at (park_current())
+  bool spinning_ = false;      // counted in the scheduler's spinning_
+  bool solo_ = false;          // the runtime's only worker
   std::uint32_t rng_;
   // Per victim, what this thief last saw waiting there (the deque's top index, runnext's
   // push count; kNotSeen: nothing) and since when.

@@ -3,6 +3,8 @@
 // SIGQUIT dump.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <sstream>
@@ -10,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include "runtime/coarse_clock.hpp"
+#include "runtime/stamp_clock.hpp"
 #include "spindle/spindle.hpp"
 
 using namespace std::chrono_literals;
@@ -128,6 +132,18 @@ TEST(TaskDiagnostics, BlockedOnIdentifiesTheObjectAndTimeInState) {
   t4.join();
 }
 
+// The real time since `stamp` (a stamp_now() reading), read now: after whatever it is
+// compared with was read.
+std::chrono::nanoseconds real_time_since(std::uint64_t stamp) {
+  return std::chrono::nanoseconds(spindle::detail::read_stamp_clock().ns_since(stamp));
+}
+
+void compute_for(std::chrono::milliseconds d) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
 // The time in state of a park is read from a clock that ticks about every millisecond
 // (runtime/coarse_clock.hpp). It must count from the park, not from some earlier tick: not
 // from before a long stretch of computing without a switch, and not from before an idle
@@ -136,20 +152,57 @@ TEST(TaskDiagnostics, TimeInStateStartsAtThePark) {
   spindle::Runtime rt{spindle::Options{
       .workers = 1, .on_leak = spindle::LeakPolicy::ignore, .leak_check_wait = 20ms}};
   spindle::Chan<int> ch;
+  std::atomic<std::uint64_t> before_park{0};
   // Idle for a while first (the clock's ticker may stop), then compute for 80 ms, then park.
   std::this_thread::sleep_for(80ms);
-  auto t = rt.spawn([ch]() mutable {
-    const auto until = std::chrono::steady_clock::now() + 80ms;
-    while (std::chrono::steady_clock::now() < until) {
-    }
+  auto t = rt.spawn([ch, &before_park]() mutable {
+    compute_for(80ms);
+    // release: pairs with the acquire load below.
+    before_park.store(spindle::detail::stamp_now(), std::memory_order_release);
     (void)ch.recv();
   });
   auto live = wait_for_tasks(rt, [](const auto& l) { return count_in_state(l, "chan recv") == 1; });
+  const auto since_park = real_time_since(before_park.load(std::memory_order_acquire));
   ASSERT_EQ(live.size(), 1u);
-  // Found within a millisecond or so of the park; 40 ms leaves room for a loaded machine
-  // and sanitizers, and is still half of either stretch before it.
-  EXPECT_LT(live[0].in_state, 40ms);
+  // However late this thread sees the park, the time in state is measured from the park,
+  // give or take the coarse clock's millisecond: not from the spawn, 80 ms earlier.
+  EXPECT_LT(live[0].in_state, since_park + 10ms);
   EXPECT_GE(live[0].age, 80ms);
+  ch.close();
+  t.join();
+}
+
+std::atomic<bool> g_starve_clock{false};
+
+void starved_refresh() {
+  while (g_starve_clock.load()) std::this_thread::sleep_for(1ms);
+}
+
+// The coarse clock's ticker (and the monitor, which refreshes it too) get no CPU, as on a
+// loaded machine: a task that computed for a while still records its park at the park.
+TEST(TaskDiagnostics, TimeInStateStartsAtTheParkWhenTheClockTickerIsStarved) {
+  spindle::Runtime rt{spindle::Options{
+      .workers = 1, .on_leak = spindle::LeakPolicy::ignore, .leak_check_wait = 20ms}};
+  spindle::Chan<int> ch;
+  std::atomic<std::uint64_t> before_park{0};
+  g_starve_clock = true;
+  spindle::detail::g_background_refresh_hook.store(&starved_refresh);
+  struct Unstarve {
+    ~Unstarve() {
+      g_starve_clock = false;
+      spindle::detail::g_background_refresh_hook.store(nullptr);
+    }
+  } unstarve;
+  auto t = rt.spawn([ch, &before_park]() mutable {
+    compute_for(60ms);
+    // release: pairs with the acquire load below.
+    before_park.store(spindle::detail::stamp_now(), std::memory_order_release);
+    (void)ch.recv();
+  });
+  auto live = wait_for_tasks(rt, [](const auto& l) { return count_in_state(l, "chan recv") == 1; });
+  const auto since_park = real_time_since(before_park.load(std::memory_order_acquire));
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_LT(live[0].in_state, since_park + 10ms);
   ch.close();
   t.join();
 }
