@@ -62,7 +62,10 @@ demo: build
 bench: deps
 	bash tools/run_bench.sh
 
-docs: deps
+# Doxygen is all the docs need: the bootstrap (which wants every package of the other
+# targets) runs only when it is missing.
+docs:
+	@command -v doxygen >/dev/null 2>&1 || bash tools/bootstrap.sh
 	mkdir -p build
 	doxygen Doxyfile
 	@echo "==> HTML docs in build/docs/html/index.html"
