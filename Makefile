@@ -8,13 +8,15 @@
 #   make check-install the default build installed into a temporary prefix, then consumers
 #                      built with find_package and pkg-config (tools/check_install.sh)
 #   make check-shared  the same for a shared build of its own, with g++ (tools/check_shared.sh)
+#   make package       the default build packed by cpack as a Debian package:
+#                      build/default/package/libspindle-dev_<version>_<arch>.deb
 #   make demo | bench | docs | clean
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_PRESETS ?= default tsan asan clang
 PRESETS := default tsan asan ucontext clang
 
-.PHONY: all deps build test check-install check-shared demo bench docs clean $(addprefix test-,$(PRESETS)) $(addprefix build-,$(PRESETS))
+.PHONY: all deps build test check-install check-shared package demo bench docs clean $(addprefix test-,$(PRESETS)) $(addprefix build-,$(PRESETS))
 
 all: build
 
@@ -49,6 +51,9 @@ check-install: build-default
 check-shared: deps
 	bash tools/check_shared.sh
 
+package: build-default
+	cd build/default && cpack --config CPackConfig.cmake
+
 demo: build
 	./build/default/examples/demo
 
@@ -57,7 +62,10 @@ demo: build
 bench: deps
 	bash tools/run_bench.sh
 
-docs: deps
+# Doxygen is all the docs need: the bootstrap (which wants every package of the other
+# targets) runs only when it is missing.
+docs:
+	@command -v doxygen >/dev/null 2>&1 || bash tools/bootstrap.sh
 	mkdir -p build
 	doxygen Doxyfile
 	@echo "==> HTML docs in build/docs/html/index.html"

@@ -386,7 +386,7 @@ std::pair<std::size_t, std::optional<T>> select_recv(const std::vector<RecvChan<
       } else {
         // Inputs may repeat a channel, so the enrolment order is random (see select()).
         detail::ScratchArray<std::size_t> order(n + m);
-        for (std::size_t k = 0; k < n + m; ++k) order.emplace_back(0);
+        for (std::size_t k = 0; k < n + m; ++k) order.emplace_back(std::size_t{0});
         detail::shuffle_live_cases(engine_cases.data(), n + m, order.data());
         detail::ScratchArray<detail::WaitEntry> entries(n + m);
         for (std::size_t k = 0; k < n + m; ++k) entries.emplace_back();
