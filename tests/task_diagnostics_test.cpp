@@ -148,28 +148,40 @@ void compute_for(std::chrono::milliseconds d) {
 // (runtime/coarse_clock.hpp). It must count from the park, not from some earlier tick: not
 // from before a long stretch of computing without a switch, and not from before an idle
 // spell of the whole runtime.
-TEST(TaskDiagnostics, TimeInStateStartsAtThePark) {
-  spindle::Runtime rt{spindle::Options{
-      .workers = 1, .on_leak = spindle::LeakPolicy::ignore, .leak_check_wait = 20ms}};
+// A task that computes for `compute`, then parks on a channel: its time in state as a dump
+// reads it, against the real time since just before the park (read after the dump).
+struct ParkAfterComputing {
+  spindle::TaskInfo info;
+  std::chrono::nanoseconds since_park;
+};
+
+ParkAfterComputing park_after_computing(spindle::Runtime& rt, std::chrono::milliseconds compute) {
   spindle::Chan<int> ch;
   std::atomic<std::uint64_t> before_park{0};
-  // Idle for a while first (the clock's ticker may stop), then compute for 80 ms, then park.
-  std::this_thread::sleep_for(80ms);
-  auto t = rt.spawn([ch, &before_park]() mutable {
-    compute_for(80ms);
+  auto t = rt.spawn([ch, &before_park, compute]() mutable {
+    compute_for(compute);
     // release: pairs with the acquire load below.
     before_park.store(spindle::detail::stamp_now(), std::memory_order_release);
     (void)ch.recv();
   });
   auto live = wait_for_tasks(rt, [](const auto& l) { return count_in_state(l, "chan recv") == 1; });
   const auto since_park = real_time_since(before_park.load(std::memory_order_acquire));
-  ASSERT_EQ(live.size(), 1u);
-  // However late this thread sees the park, the time in state is measured from the park,
-  // give or take the coarse clock's millisecond: not from the spawn, 80 ms earlier.
-  EXPECT_LT(live[0].in_state, since_park + 10ms);
-  EXPECT_GE(live[0].age, 80ms);
   ch.close();
   t.join();
+  EXPECT_EQ(live.size(), 1u);
+  return {live.empty() ? spindle::TaskInfo{} : live[0], since_park};
+}
+
+TEST(TaskDiagnostics, TimeInStateStartsAtThePark) {
+  spindle::Runtime rt{spindle::Options{
+      .workers = 1, .on_leak = spindle::LeakPolicy::ignore, .leak_check_wait = 20ms}};
+  // Idle for a while first (the clock's ticker may stop), then compute for 80 ms, then park.
+  std::this_thread::sleep_for(80ms);
+  const auto parked = park_after_computing(rt, 80ms);
+  // However late this thread sees the park, the time in state is measured from the park,
+  // give or take the coarse clock's millisecond: not from the spawn, 80 ms earlier.
+  EXPECT_LT(parked.info.in_state, parked.since_park + 10ms);
+  EXPECT_GE(parked.info.age, 80ms);
 }
 
 std::atomic<bool> g_starve_clock{false};
@@ -183,8 +195,6 @@ void starved_refresh() {
 TEST(TaskDiagnostics, TimeInStateStartsAtTheParkWhenTheClockTickerIsStarved) {
   spindle::Runtime rt{spindle::Options{
       .workers = 1, .on_leak = spindle::LeakPolicy::ignore, .leak_check_wait = 20ms}};
-  spindle::Chan<int> ch;
-  std::atomic<std::uint64_t> before_park{0};
   g_starve_clock = true;
   spindle::detail::g_background_refresh_hook.store(&starved_refresh);
   struct Unstarve {
@@ -193,18 +203,8 @@ TEST(TaskDiagnostics, TimeInStateStartsAtTheParkWhenTheClockTickerIsStarved) {
       spindle::detail::g_background_refresh_hook.store(nullptr);
     }
   } unstarve;
-  auto t = rt.spawn([ch, &before_park]() mutable {
-    compute_for(60ms);
-    // release: pairs with the acquire load below.
-    before_park.store(spindle::detail::stamp_now(), std::memory_order_release);
-    (void)ch.recv();
-  });
-  auto live = wait_for_tasks(rt, [](const auto& l) { return count_in_state(l, "chan recv") == 1; });
-  const auto since_park = real_time_since(before_park.load(std::memory_order_acquire));
-  ASSERT_EQ(live.size(), 1u);
-  EXPECT_LT(live[0].in_state, since_park + 10ms);
-  ch.close();
-  t.join();
+  const auto parked = park_after_computing(rt, 60ms);
+  EXPECT_LT(parked.info.in_state, parked.since_park + 10ms);
 }
 
 TEST(TaskDiagnostics, DumpListsEveryTaskWithStateSiteAndAge) {
