@@ -52,14 +52,16 @@ class LeakCheck : public ::testing::EmptyTestEventListener {
   }
 
   /// Called by GoogleTest as a test ends: collects the tasks that leaked during it (waiting
-  /// as the options say) and, if there are any, adds a failure to the test listing them.
-  void OnTestEnd(const ::testing::TestInfo& /*info*/) override {
+  /// as the options say) and, if there are any, adds a failure listing them. The failure is
+  /// placed at the test's own file and line (where its TEST macro is), so that a report
+  /// points at the test that leaked rather than at this header.
+  void OnTestEnd(const ::testing::TestInfo& info) override {
     LeakReport leaked = detail::collect_leaks_since(first_task_, options_);
-    if (!leaked.empty()) {
-      ADD_FAILURE() << "spindle::testing::LeakCheck: " << leaked.size()
-                    << " task(s) leaked during this test:\n"
-                    << leaked.to_string();
-    }
+    if (leaked.empty()) return;
+    ADD_FAILURE_AT(info.file(), info.line())
+        << "spindle::testing::LeakCheck: " << leaked.size() << " task(s) leaked during "
+        << info.test_suite_name() << "." << info.name() << ":\n"
+        << leaked.to_string();
   }
 
  private:
