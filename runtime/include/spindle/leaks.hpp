@@ -124,6 +124,9 @@ struct LeakOptions {
   std::vector<std::string> ignore_files{};
   /// Overrides Options::leak_check_wait: how long to wait for tasks still winding down.
   std::optional<std::chrono::nanoseconds> wait{};
+  /// Tasks with one of these ids (TaskInfo::id, Task::id()) are not reported: tasks a test
+  /// leaves behind on purpose, named one by one so that any other leak is still found.
+  std::vector<std::uint64_t> ignore_tasks{};
 
   /// True when a rule above leaves `t` out.
   /// @throws std::invalid_argument if a pattern is empty (it would match nothing or
