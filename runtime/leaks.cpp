@@ -78,6 +78,7 @@ std::string LeakReport::to_string() const {
   for (const TaskInfo& t : tasks_) {
     out += t.to_string();
     out += '\n';
+    for (const std::string& f : t.frames) out.append("    at ").append(f).append("\n");
   }
   return out;
 }
