@@ -8,8 +8,8 @@
 #   make check-install the default build installed into a temporary prefix, then consumers
 #                      built with find_package and pkg-config (tools/check_install.sh)
 #   make check-shared  the same for a shared build of its own, with g++ (tools/check_shared.sh)
-#   make package       the default build packed by cpack as a Debian package:
-#                      build/default/package/libspindle-dev_<version>_<arch>.deb
+#   make package       a release build without tests packed by cpack as a Debian package:
+#                      build/package/package/libspindle-dev_<version>_<arch>.deb
 #   make demo | bench | docs | clean
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -51,8 +51,11 @@ check-install: build-default
 check-shared: deps
 	bash tools/check_shared.sh
 
-package: build-default
-	cd build/default && cpack --config CPackConfig.cmake
+# A build of its own without spindle's tests, so the packaged library carries no test hooks.
+package: deps
+	cmake --preset default -B build/package -DSPINDLE_BUILD_TESTS=OFF -DSPINDLE_BUILD_BENCH=OFF -DSPINDLE_BUILD_EXAMPLES=OFF
+	cmake --build build/package -j $(JOBS)
+	cd build/package && cpack --config CPackConfig.cmake
 
 demo: build
 	./build/default/examples/demo

@@ -2,6 +2,7 @@
 // Runtime::dump(): every task of a runtime, like Go's SIGQUIT goroutine dump.
 #include <ostream>
 
+#include "runtime/parked_frames.hpp"
 #include "runtime/partial_deadlock.hpp"
 #include "runtime/scheduler.hpp"
 
@@ -16,7 +17,8 @@ void print_age(std::ostream& out, std::chrono::nanoseconds age) {
 }  // namespace
 
 void Scheduler::dump(std::ostream& out) const {
-  const std::vector<TaskScan> live = registry_.scan(nullptr);
+  const FrameRequest frames;
+  const std::vector<TaskScan> live = registry_.scan(nullptr, &frames);
   const std::vector<TaskInfo> finished = registry_.never_joined();
   const std::vector<PartialDeadlock> stuck = find_partial_deadlocks(registry_);
   out << "spindle runtime " << id_ << ": " << live.size() << " live task(s)\n"
@@ -24,6 +26,7 @@ void Scheduler::dump(std::ostream& out) const {
   for (const TaskScan& t : live) {
     out << t.info.to_string() << "\n";
     print_age(out, t.info.age);
+    for (const std::string& f : describe_frames(t.frames)) out << "    at " << f << "\n";
   }
   if (!finished.empty()) {
     out << "\nfinished, never joined:\n";

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "spindle/leaks.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ostream>
 #include <stdexcept>
@@ -77,6 +78,7 @@ std::string LeakReport::to_string() const {
   for (const TaskInfo& t : tasks_) {
     out += t.to_string();
     out += '\n';
+    for (const std::string& f : t.frames) out.append("    at ").append(f).append("\n");
   }
   return out;
 }
@@ -102,6 +104,7 @@ void LeakOptions::validate() const {
 }
 
 bool LeakOptions::ignores(const TaskInfo& t) const {
+  if (std::find(ignore_tasks.begin(), ignore_tasks.end(), t.id) != ignore_tasks.end()) return true;
   for (const std::string& f : ignore_functions) {
     if (f.empty()) validate();
     if (contains_name(t.function, f)) return true;

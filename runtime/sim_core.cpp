@@ -276,7 +276,8 @@ void SimCore::run(const std::function<void()>& root, const spindle::source_locat
   try {
     drive([&root_task] { return root_task.done(); }, true);
     if (!root_task.done()) {
-      LeakReport blocked(sched_->registry().snapshot(nullptr, false));
+      const FrameRequest frames;
+      LeakReport blocked(sched_->registry().snapshot(nullptr, false, &frames));
       throw Deadlock(std::move(blocked), "spindle: deadlock in simulation " + where() +
                                              ": every task is blocked and no timer is pending");
     }

@@ -85,7 +85,8 @@ void block_on_wait(Scheduler* sched, TaskCore* core) {
       quiet = true;
       quiet_since = now;
     } else if (now - quiet_since >= window) {
-      throw Deadlock(LeakReport(sched->registry().snapshot(nullptr, false)), window);
+      const FrameRequest frames;
+      throw Deadlock(LeakReport(sched->registry().snapshot(nullptr, false, &frames)), window);
     }
   }
 }

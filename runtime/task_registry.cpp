@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "runtime/fiber.hpp"
+#include "runtime/parked_frames.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/tracking.hpp"
 
@@ -395,9 +396,11 @@ TaskInfo TaskRegistry::describe(const TaskCore& core, const StampReading& now, T
   return info;
 }
 
-std::vector<TaskScan> TaskRegistry::scan(const TaskCore* exclude) const {
+std::vector<TaskScan> TaskRegistry::scan(const TaskCore* exclude,
+                                         const FrameRequest* frames) const {
   std::vector<TaskScan> out;
   const StampReading now = read_stamp_clock();
+  std::size_t frames_left = frames != nullptr ? frames->max_tasks : 0;
   for_each_shard_visited([&](const Shard& s) {
     for (const Node* n = s.head; n != nullptr; n = n->next) {
       const TaskCore* c = n->core;
@@ -406,6 +409,16 @@ std::vector<TaskScan> TaskRegistry::scan(const TaskCore* exclude) const {
       TaskScan& t = out.emplace_back();
       t.core = c;
       t.info = describe(*c, now, &t);
+      if (!t.parked || frames_left == 0) continue;
+      if (frames->filter != nullptr &&
+          (frames->filter->baseline.excludes(t.info) || frames->filter->ignores(t.info))) {
+        continue;
+      }
+      // acquire: pairs with start_fiber()'s release, as in describe().
+      if (const Fiber* f = c->fiber.load(std::memory_order_acquire); f != nullptr) {
+        t.frames = parked_frames(*f);
+        --frames_left;
+      }
     }
   });
   std::sort(out.begin(), out.end(),
@@ -433,10 +446,13 @@ std::vector<TaskInfo> TaskRegistry::never_joined() const {
   return out;
 }
 
-std::vector<TaskInfo> TaskRegistry::snapshot(const TaskCore* exclude,
-                                             bool with_never_joined) const {
+std::vector<TaskInfo> TaskRegistry::snapshot(const TaskCore* exclude, bool with_never_joined,
+                                             const FrameRequest* frames) const {
   std::vector<TaskInfo> out;
-  for (TaskScan& t : scan(exclude)) out.push_back(std::move(t.info));
+  for (TaskScan& t : scan(exclude, frames)) {
+    if (!t.frames.empty()) t.info.frames = describe_frames(t.frames);
+    out.push_back(std::move(t.info));
+  }
   if (with_never_joined) {
     std::vector<TaskInfo> finished = never_joined();
     out.insert(out.end(), std::make_move_iterator(finished.begin()),

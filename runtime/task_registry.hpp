@@ -68,6 +68,16 @@ struct TaskScan {
   WaitKind wait_kind = WaitKind::none;
   std::uint32_t park_seq = 0;
   bool parked = false;
+  /// Return addresses of the frames a parked task is blocked in (parked_frames()), when the
+  /// scan was asked for them; TaskInfo::frames names them.
+  std::vector<void*> frames;
+};
+
+/// Which parked tasks a scan reads the frames of (reports only: it copies their stacks).
+struct FrameRequest {
+  std::size_t max_tasks = 64;  ///< at most this many
+  /// Tasks it leaves out get none (they will not be reported).
+  const LeakOptions* filter = nullptr;
 };
 
 class TaskRegistry {
@@ -92,11 +102,16 @@ class TaskRegistry {
   /// worker about to sleep calls it).
   void sweep(std::size_t worker) noexcept;
 
-  /// Live tasks except `exclude`, then (if asked) the finished never-joined ones.
-  std::vector<TaskInfo> snapshot(const TaskCore* exclude, bool with_never_joined) const;
+  /// Live tasks except `exclude`, then (if asked) the finished never-joined ones; with
+  /// `frames`, TaskInfo::frames of the parked tasks it selects.
+  std::vector<TaskInfo> snapshot(const TaskCore* exclude, bool with_never_joined,
+                                 const FrameRequest* frames = nullptr) const;
 
-  /// Live tasks except `exclude`, in id order, with their raw wait facts.
-  std::vector<TaskScan> scan(const TaskCore* exclude) const;
+  /// Live tasks except `exclude`, in id order, with their raw wait facts; with `frames`, the
+  /// raw frames of the parked tasks it selects, read inside the shard visits (stacks stay
+  /// mapped while the scheduler lives; parked_frames() drops the copy of a task that moved on
+  /// meanwhile). Naming the frames is left to the caller, outside the visits.
+  std::vector<TaskScan> scan(const TaskCore* exclude, const FrameRequest* frames = nullptr) const;
 
   /// Finished never-joined tasks of this runtime.
   std::vector<TaskInfo> never_joined() const;

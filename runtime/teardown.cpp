@@ -129,14 +129,17 @@ LeakReport Scheduler::leaks(std::chrono::nanoseconds grace, const LeakOptions* f
     self = w->current_fiber->task;
   }
   const auto until = Clock::now() + grace;
+  const FrameRequest frames{.filter = filter};
   for (;;) {
-    std::vector<TaskInfo> found = registry_.snapshot(self, true);
+    // Only the scan that is reported reads the stacks of the tasks in it.
+    const bool last = Clock::now() >= until;
+    std::vector<TaskInfo> found = registry_.snapshot(self, true, last ? &frames : nullptr);
     if (filter != nullptr) {
       std::erase_if(found, [&](const TaskInfo& t) {
         return filter->baseline.excludes(t) || filter->ignores(t);
       });
     }
-    if (found.empty() || Clock::now() >= until) return LeakReport(std::move(found));
+    if (found.empty() || last) return LeakReport(std::move(found));
     // Parks a task, sleeps a thread.
     sleep_for(std::chrono::milliseconds(1));
   }
@@ -151,7 +154,8 @@ bool Scheduler::quiet_now() const noexcept {
 
 void Scheduler::report_leaks_at_teardown() {
   const LeakPolicy policy = effective_leak_policy(options_.on_leak);
-  std::vector<TaskInfo> leaked = registry_.snapshot(nullptr, true);
+  const FrameRequest frames;
+  std::vector<TaskInfo> leaked = registry_.snapshot(nullptr, true, &frames);
   // "ignore" means the owner expects these tasks: not even testing::LeakCheck hears of them.
   if (leaked.empty() || policy == LeakPolicy::ignore) return;
   publish_teardown_leaks(leaked);

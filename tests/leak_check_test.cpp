@@ -225,6 +225,34 @@ TEST(LeakCheck, ListenerFailsTheTestThatLeaked) {
   t.join();
 }
 
+constexpr int kAttributedTestLine = __LINE__ + 1;
+TEST(LeakCheck, ListenerPlacesTheFailureAtTheTest) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  spindle::testing::LeakCheck check;
+  spindle::Runtime rt{quiet()};
+  check.OnTestStart(*info);
+  Gate gate;
+  auto t = rt.spawn([&] { gate.block(); });
+  while (gate.waiter.load() == nullptr) std::this_thread::yield();
+  ::testing::TestPartResultArray failures;
+  {
+    ::testing::ScopedFakeTestPartResultReporter capture(
+        ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
+    check.OnTestEnd(*info);
+  }
+  gate.release();
+  t.join();
+  ASSERT_EQ(failures.size(), 1);
+  const ::testing::TestPartResult& failure = failures.GetTestPartResult(0);
+  ASSERT_NE(failure.file_name(), nullptr);
+  EXPECT_TRUE(std::string(failure.file_name()).ends_with("leak_check_test.cpp"))
+      << failure.file_name();
+  EXPECT_EQ(failure.line_number(), kAttributedTestLine);
+  EXPECT_NE(std::string(failure.message()).find("LeakCheck.ListenerPlacesTheFailureAtTheTest"),
+            std::string::npos)
+      << failure.message();
+}
+
 TEST(LeakCheckDeathTest, ListenerHearsOfRuntimesDestroyedDuringTheTest) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(

@@ -38,6 +38,13 @@ struct TaskInfo {
   std::uintptr_t blocked_on = 0;
   /// For state "join": the id of the joined task, when it is still alive; else 0.
   std::uint64_t blocked_on_task = 0;
+  /// Where a parked task is blocked, innermost first, each "function+0xoffset": its stack as
+  /// its last context switch left it, without the runtime's own frames, so the first is the
+  /// code that called the blocking operation; at most 8. Filled in by leak reports
+  /// (Runtime::leaks, testing::LeakCheck, ~Runtime's report), Deadlock and Runtime::dump for
+  /// up to 64 tasks each; empty for tasks that are not parked, in Runtime::tasks(), and off
+  /// x86-64.
+  std::vector<std::string> frames;
 
   /// One line: `task 12 "fetch" [chan recv 1.5s, on 0x5581c0a0] never joined, spawned at
   /// file.cpp:42 (fn) by task 3`; the name, object and parent appear only when known.
@@ -68,7 +75,8 @@ class LeakReport {
   auto begin() const noexcept { return tasks_.begin(); }
   /// Iterator past the last leaked task.
   auto end() const noexcept { return tasks_.end(); }
-  /// One line per task (TaskInfo::to_string), or an empty string when nothing leaked.
+  /// One line per task (TaskInfo::to_string), each followed by its frames, one per line
+  /// (`    at function+0x2c`); an empty string when nothing leaked.
   std::string to_string() const;
 
  private:
@@ -124,6 +132,9 @@ struct LeakOptions {
   std::vector<std::string> ignore_files{};
   /// Overrides Options::leak_check_wait: how long to wait for tasks still winding down.
   std::optional<std::chrono::nanoseconds> wait{};
+  /// Tasks with one of these ids (TaskInfo::id, Task::id()) are not reported: tasks a test
+  /// leaves behind on purpose, named one by one so that any other leak is still found.
+  std::vector<std::uint64_t> ignore_tasks{};
 
   /// True when a rule above leaves `t` out.
   /// @throws std::invalid_argument if a pattern is empty (it would match nothing or

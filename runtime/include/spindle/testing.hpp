@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "spindle/abi.hpp"
+#include "spindle/expected_leaks.hpp"
 #include "spindle/explore.hpp"
 #include "spindle/leaks.hpp"
 #include "spindle/simulation.hpp"
@@ -31,6 +32,8 @@ namespace spindle::inline SPINDLE_ABI_NAMESPACE::testing {
 /// baseline); LeakOptions' ignore rules and wait apply to every test, for tasks a library
 /// starts on purpose:
 /// `new spindle::testing::LeakCheck(spindle::LeakOptions{.ignore_functions = {"start_pool"}})`.
+/// A test that leaves tasks behind on purpose says which with expect_leak(), expect_leaks()
+/// or ignore_current_tasks() (<spindle/expected_leaks.hpp>); any other leak still fails it.
 ///
 /// @code
 /// int main(int argc, char** argv) {
@@ -47,19 +50,24 @@ class LeakCheck : public ::testing::EmptyTestEventListener {
   }
 
   /// Called by GoogleTest as a test starts: tasks spawned from here on are this test's.
+  /// Expectations from expect_leak(), expect_leaks() and ignore_current_tasks() are cleared.
   void OnTestStart(const ::testing::TestInfo& /*info*/) override {
+    detail::reset_leak_expectations();
     first_task_ = detail::next_task_id();
   }
 
   /// Called by GoogleTest as a test ends: collects the tasks that leaked during it (waiting
-  /// as the options say) and, if there are any, adds a failure to the test listing them.
-  void OnTestEnd(const ::testing::TestInfo& /*info*/) override {
-    LeakReport leaked = detail::collect_leaks_since(first_task_, options_);
-    if (!leaked.empty()) {
-      ADD_FAILURE() << "spindle::testing::LeakCheck: " << leaked.size()
-                    << " task(s) leaked during this test:\n"
-                    << leaked.to_string();
-    }
+  /// as the options say) and, if there are any, adds a failure listing them. The failure is
+  /// placed at the test's own file and line (where its TEST macro is), so that a report
+  /// points at the test that leaked rather than at this header.
+  void OnTestEnd(const ::testing::TestInfo& info) override {
+    LeakReport leaked =
+        detail::collect_leaks_since(first_task_, detail::with_leak_expectations(options_));
+    if (leaked.empty()) return;
+    ADD_FAILURE_AT(info.file(), info.line())
+        << "spindle::testing::LeakCheck: " << leaked.size() << " task(s) leaked during "
+        << info.test_suite_name() << "." << info.name() << ":\n"
+        << leaked.to_string();
   }
 
  private:
