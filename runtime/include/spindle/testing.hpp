@@ -15,10 +15,12 @@
 #include "spindle/leaks.hpp"
 #include "spindle/simulation.hpp"
 
+/// @cond
 namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 std::uint64_t next_task_id() noexcept;
 LeakReport collect_leaks_since(std::uint64_t min_task_id, const LeakOptions& options);
 }  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail
+/// @endcond
 
 namespace spindle::inline SPINDLE_ABI_NAMESPACE::testing {
 
