@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Waiting for a socket to become ready, from a task (the netpoller) or a plain thread
-// (poll(2)), until readiness, the Context's cancellation or an explicit deadline.
+// Waiting for a socket to become ready, through the runtime's one entry point for I/O waits
+// (runtime/io_wait.hpp), until readiness, the Context's cancellation or an explicit
+// deadline; and the errors the sockets throw.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +9,7 @@
 #include <string>
 #include <system_error>
 
-#include "runtime/poller.hpp"
+#include "runtime/poll_desc.hpp"
 #include "spindle/abi.hpp"
 #include "spindle/clock.hpp"
 #include "spindle/context.hpp"
