@@ -59,8 +59,6 @@ class EpollBackend final : public IoBackend {
   EpollBackend(const EpollBackend&) = delete;
   EpollBackend& operator=(const EpollBackend&) = delete;
 
-  const char* name() const noexcept override { return "epoll"; }
-
   void open(PollDesc& pd) override {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;

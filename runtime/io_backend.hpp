@@ -29,9 +29,6 @@ class IoBackend {
  public:
   virtual ~IoBackend() = default;
 
-  /// The backend's name for diagnostics ("epoll").
-  virtual const char* name() const noexcept = 0;
-
   /// Starts reporting readiness of pd.fd, tagged with poll_desc_token(pd); called under
   /// pd.mu, once per backend and descriptor generation. Throws std::system_error.
   virtual void open(PollDesc& pd) = 0;
