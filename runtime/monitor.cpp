@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime/monitor.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -64,6 +68,25 @@ bool with_owner_held(Worker& w, std::uint32_t seen, Fn&& fn) {
   return held;
 }
 
+// CPU time used so far by thread `t`, or -1 if it cannot be read.
+std::int64_t thread_cpu_ns(pthread_t t) noexcept {
+  clockid_t clock;
+  timespec ts{};
+  if (pthread_getcpuclockid(t, &clock) != 0 || clock_gettime(clock, &ts) != 0) return -1;
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::size_t usable_cpus() noexcept {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<std::size_t>(n);
+  }
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? n : 1;
+}
+
 std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -72,10 +95,22 @@ std::int64_t now_ns() noexcept {
 
 }  // namespace
 
+std::size_t spares_wanted(std::size_t roles, std::size_t free_threads, std::size_t stuck_blocked,
+                          std::size_t stuck_computing, std::size_t cpus) noexcept {
+  if (free_threads >= roles) return 0;
+  const std::size_t want = roles - free_threads;
+  const std::size_t for_blocked = std::min(want, stuck_blocked);
+  const std::size_t on_cpu = free_threads + for_blocked + stuck_computing;
+  const std::size_t cpus_left = cpus > on_cpu ? cpus - on_cpu : 0;
+  const std::size_t total = for_blocked + std::min(want - for_blocked, cpus_left);
+  return total == 0 && free_threads == 0 ? 1 : total;
+}
+
 Monitor::Monitor(Scheduler& sched)
     : sched_(sched),
       stall_after_ns_(sched.options().stall_report.count()),
-      seen_(sched.all_workers().size()) {
+      seen_(sched.all_workers().size()),
+      cpus_(usable_cpus()) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -173,7 +208,7 @@ bool Monitor::serve_timers(std::int64_t now) {
     return false;
   }
   // Overdue: every worker is inside a long task. Fire it here; what it wakes goes through
-  // the injection queue.
+  // the queue of outside wake-ups, which workers take before spawns and hand-offs.
   const std::size_t fired = timers.run_due(Clock::now());
   // relaxed: a statistic.
   counters_.timers_fired.fetch_add(fired, std::memory_order_relaxed);
@@ -193,6 +228,7 @@ bool Monitor::serve_poller(std::int64_t now) {
 bool Monitor::watch_workers(std::int64_t now) {
   auto& all = sched_.all_workers();
   std::size_t stuck = 0;
+  std::size_t computing = 0;  // of the stuck ones
   bool acted = false;
   suspect_ = false;
   for (std::size_t i = 0; i < all.size(); ++i) {
@@ -210,6 +246,10 @@ bool Monitor::watch_workers(std::int64_t now) {
     }
     if ((a & 1) != 0) continue;  // in scheduler code (or asleep): not held by a task
     suspect_ = true;
+    if (s.cpu_ns < 0) {
+      s.cpu_ns = thread_cpu_ns(w.native_thread_);
+      s.cpu_wall_ns = now;
+    }
     const std::int64_t held = now - s.since_ns;
     if (stall_after_ns_ > 0 && held >= stall_after_ns_ && !s.reported) {
       s.reported = true;
@@ -219,9 +259,13 @@ bool Monitor::watch_workers(std::int64_t now) {
     if (held < kStuckAfterNs) continue;
     s.stuck = true;
     ++stuck;
+    if (s.cpu_ns >= 0 && now > s.cpu_wall_ns) {
+      const std::int64_t used = thread_cpu_ns(w.native_thread_) - s.cpu_ns;
+      if (used * 16 >= now - s.cpu_wall_ns) ++computing;
+    }
     if (take_queues(w, a)) acted = true;
   }
-  balance_spares(stuck);
+  balance_spares(stuck, computing);
   return acted;
 }
 
@@ -255,7 +299,7 @@ bool Monitor::take_queues(Worker& w, std::uint32_t seen_activity) {
   return true;
 }
 
-void Monitor::balance_spares(std::size_t stuck) {
+void Monitor::balance_spares(std::size_t stuck, std::size_t stuck_computing) {
   const std::size_t roles = sched_.worker_count();
   const std::size_t active = sched_.active_spares();
   // Spares asked to retire that have not yet are as good as gone.
@@ -267,7 +311,9 @@ void Monitor::balance_spares(std::size_t stuck) {
   const std::size_t busy = std::min(stuck + retiring, roles + active);
   const std::size_t free_threads = roles + active - busy;
   if (free_threads < roles) {
-    std::size_t want = roles - free_threads;
+    // Retiring spares count as stuck, and as blocked: they are on their way out.
+    std::size_t want = spares_wanted(roles, free_threads, busy - std::min(busy, stuck_computing),
+                                     std::min(busy, stuck_computing), cpus_);
     for (auto& sp : sched_.spares_) {
       if (want == 0) break;
       const Scheduler::SpareStart r = sched_.start_spare(*sp);

@@ -11,7 +11,8 @@
 //  * spots a worker whose task has held it for kStuckAfter without returning to the
 //    scheduler, takes that worker's queued tasks (runnext, deque, yield FIFO) and queues them
 //    where other threads find them, and starts a spare thread while fewer than `workers`
-//    threads are free to run tasks (Go's handoffp);
+//    threads are free to run tasks (Go's handoffp) and a spare would get a CPU to itself
+//    (spares_wanted());
 //  * prints stall reports (Options::stall_report).
 // It sleeps on a futex once every worker has slept for 20 ms, so an idle runtime pays nothing for
 // it; the first worker to wake wakes it (Scheduler::monitor_wake). A testing::Simulation has none.
@@ -46,6 +47,18 @@ namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 class Scheduler;
 class Worker;
 
+/// How many spares to start now. `roles`: Options::workers; `free_threads`: threads free to
+/// run tasks (roles + active spares - stuck ones); `stuck_blocked`: stuck threads that use
+/// no CPU (in a blocking system call); `stuck_computing`: stuck threads that do (in a long
+/// computation); `cpus`: the CPUs the process may run on. A role lost to a blocked thread
+/// gets a spare, as Go hands a P on when its thread enters a system call. A role lost to a
+/// computing thread gets one only while a CPU is left: beside threads that already keep
+/// every CPU busy a spare would only take turns with them (Go preempts a long computation
+/// instead; spindle cannot). While no thread is free at all there is always one spare, so
+/// the runtime keeps moving whatever the machine.
+std::size_t spares_wanted(std::size_t roles, std::size_t free_threads, std::size_t stuck_blocked,
+                          std::size_t stuck_computing, std::size_t cpus) noexcept;
+
 class Monitor {
  public:
   /// Starts the monitor thread of `sched`. @throws std::system_error if it cannot.
@@ -78,6 +91,11 @@ class Monitor {
   struct Seen {
     std::uint32_t activity = 0;
     std::int64_t since_ns = 0;
+    // The thread's CPU time at the first look that found it inside the same task, and when
+    // that look was; -1 until then. A stuck thread that used at least 1/16 of the time since
+    // then computes; one that used less sits in a blocking system call.
+    std::int64_t cpu_ns = -1;
+    std::int64_t cpu_wall_ns = 0;
     bool stuck = false;
     bool reported = false;
   };
@@ -89,12 +107,13 @@ class Monitor {
   bool serve_poller(std::int64_t now_ns);
   bool watch_workers(std::int64_t now_ns);
   bool take_queues(Worker& w, std::uint32_t seen_activity);
-  void balance_spares(std::size_t stuck);
+  void balance_spares(std::size_t stuck, std::size_t stuck_computing);
   void stall_report(Worker& w, std::uint32_t seen_activity, std::int64_t held_ns);
 
   Scheduler& sched_;
   const std::int64_t stall_after_ns_;  // 0: no stall reports
   std::vector<Seen> seen_;             // per worker and spare (Scheduler::all_workers order)
+  const std::size_t cpus_;             // CPUs the process may run on, at startup
   std::int64_t last_poll_ns_ = 0;
   bool suspect_ = false;  // the last look saw a worker inside the same task as the one before
   std::int64_t last_report_ns_ = 0;

@@ -166,7 +166,7 @@ void Scheduler::make_runnable_slow(Fiber* f, Worker* w) {
   // task's run (and so the teardown that follows it) comes after.
   outside_wakers_.fetch_add(1, std::memory_order_relaxed);
   san::publish(f);
-  injection_.enqueue(f);
+  wakeups_.enqueue(f);
   notify_work(nullptr);
   SPINDLE_TEST_HOOK(g_outside_wake_hook);
   // release: pairs with ~Scheduler's acquire; our reads of the scheduler come first.

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// The scheduler behind a spindle::Runtime: workers, the global injection queue, idle
-// parking, timers, the stack pool and task teardown.
+// The scheduler behind a spindle::Runtime: workers, the global queues, idle parking, timers,
+// the stack pool and task teardown.
 //
-// Where a runnable fiber can be: a worker's runnext slot, deque or yield FIFO, or the global
-// injection queue (spawns and wake-ups from outside threads). Workers look locally first,
-// poll the injection queue every 61 scheduling rounds for fairness, then steal half of a
-// random victim's deque.
+// Where a runnable fiber can be: a worker's runnext slot, deque or yield FIFO, or one of the
+// two global queues: wake-ups from outside threads, and the injection queue (spawns from
+// outside threads, tasks handed off by the monitor). Workers look locally first, poll the
+// global queues (wake-ups first, a batch at a time) every 61 scheduling rounds for
+// fairness, then steal half of a random victim's deque.
 //
 // Parking (as in Go's proc.go): at most half the workers spin looking for work; the rest
 // sleep, each on its own futex word, registered in the idle set. Whoever makes a fiber
@@ -195,6 +196,14 @@ class Scheduler {
   Poller* poller_if_any() const noexcept { return poller_.load(std::memory_order_seq_cst); }
 
   moodycamel::ConcurrentQueue<Fiber*>& injection() noexcept { return injection_; }
+  /// Tasks readied by threads outside the runtime (the monitor firing overdue timers or
+  /// polling sockets, a plain thread on a channel): workers take these before the injection
+  /// queue, whose spawns and hand-offs may be queued by the thousand.
+  moodycamel::ConcurrentQueue<Fiber*>& wakeups() noexcept { return wakeups_; }
+  /// Both outside queues look empty (a hint, as moodycamel's size_approx()).
+  bool outside_queues_empty() const noexcept {
+    return injection_.size_approx() == 0 && wakeups_.size_approx() == 0;
+  }
   std::vector<std::unique_ptr<Worker>>& workers() noexcept { return workers_; }
   /// The workers, then the spares (each at its index).
   const std::vector<Worker*>& all_workers() const noexcept { return all_; }
@@ -267,6 +276,7 @@ class Scheduler {
   alignas(64) std::atomic<std::size_t> active_spares_{0};
   bool single_worker_ = false;  // workers_.size() == 1, read on every local wake-up
   moodycamel::ConcurrentQueue<Fiber*> injection_;
+  moodycamel::ConcurrentQueue<Fiber*> wakeups_;
   std::mutex idle_mu_;
   std::vector<Worker*> idle_;  // sleeping workers, under idle_mu_
   alignas(64) std::atomic<std::uint32_t> nidle_{0};

@@ -57,13 +57,12 @@ void Scheduler::wait_quiescent() {
   while (std::chrono::steady_clock::now() < until) {
     if (live_tasks() == 0) return;
     bool all_idle = nidle_.load(std::memory_order_seq_cst) >= expected_idle() &&
-                    spinning_.load(std::memory_order_seq_cst) == 0 && injection_.size_approx() == 0;
+                    spinning_.load(std::memory_order_seq_cst) == 0 && outside_queues_empty();
     if (all_idle) {
       // Everybody sleeps; a due timer would have woken the watcher. Confirm once more
       // after a moment, so a wake-up in flight is not mistaken for quiescence.
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      if (nidle_.load(std::memory_order_seq_cst) >= expected_idle() &&
-          injection_.size_approx() == 0) {
+      if (nidle_.load(std::memory_order_seq_cst) >= expected_idle() && outside_queues_empty()) {
         return;
       }
     }
@@ -147,7 +146,7 @@ LeakReport Scheduler::leaks(std::chrono::nanoseconds grace, const LeakOptions* f
 
 bool Scheduler::quiet_now() const noexcept {
   return live_tasks() > 0 && nidle_.load(std::memory_order_seq_cst) >= expected_idle() &&
-         spinning_.load(std::memory_order_seq_cst) == 0 && injection_.size_approx() == 0 &&
+         spinning_.load(std::memory_order_seq_cst) == 0 && outside_queues_empty() &&
          timers_.next_deadline_ns() == TimerHeap::kNever && outside_calls() == 0 &&
          (poller_if_any() == nullptr || poller_if_any()->waiters() == 0);
 }

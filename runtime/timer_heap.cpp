@@ -1,62 +1,69 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime/timer_heap.hpp"
 
+#include <algorithm>
 #include <thread>
 
 namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 
-void TimerHeap::swap_nodes(std::size_t a, std::size_t b) {
-  std::swap(heap_[a], heap_[b]);
-  heap_[a]->heap_index = a;
-  heap_[b]->heap_index = b;
+void TimerHeap::place(std::size_t i, Slot slot) noexcept {
+  heap_[i] = slot;
+  slot.node->heap_index = i;
 }
 
-void TimerHeap::sift_up(std::size_t i) {
+void TimerHeap::sift_up(std::size_t i) noexcept {
+  const Slot moving = heap_[i];
   while (i > 0) {
-    std::size_t parent = (i - 1) / 2;
-    if (heap_[parent]->when <= heap_[i]->when) break;
-    swap_nodes(i, parent);
+    const std::size_t parent = (i - 1) / kArity;
+    if (heap_[parent].when <= moving.when) break;
+    place(i, heap_[parent]);
     i = parent;
   }
+  place(i, moving);
 }
 
-void TimerHeap::sift_down(std::size_t i) {
+void TimerHeap::sift_down(std::size_t i) noexcept {
+  const Slot moving = heap_[i];
+  const std::size_t n = heap_.size();
   for (;;) {
-    std::size_t l = 2 * i + 1, r = l + 1, m = i;
-    if (l < heap_.size() && heap_[l]->when < heap_[m]->when) m = l;
-    if (r < heap_.size() && heap_[r]->when < heap_[m]->when) m = r;
-    if (m == i) return;
-    swap_nodes(i, m);
-    i = m;
+    const std::size_t first = i * kArity + 1;
+    if (first >= n) break;
+    const std::size_t end = std::min(first + kArity, n);
+    std::size_t least = first;
+    for (std::size_t c = first + 1; c < end; ++c) {
+      if (heap_[c].when < heap_[least].when) least = c;
+    }
+    if (heap_[least].when >= moving.when) break;
+    place(i, heap_[least]);
+    i = least;
   }
+  place(i, moving);
 }
 
-void TimerHeap::remove_at(std::size_t i) {
-  std::size_t last = heap_.size() - 1;
-  if (i != last) {
-    swap_nodes(i, last);
-    heap_.pop_back();
-    sift_down(i);
+void TimerHeap::remove_at(std::size_t i) noexcept {
+  const Slot last = heap_.back();
+  heap_.pop_back();
+  if (i == heap_.size()) return;
+  heap_[i] = last;
+  if (i > 0 && heap_[(i - 1) / kArity].when > last.when) {
     sift_up(i);
   } else {
-    heap_.pop_back();
+    sift_down(i);
   }
 }
 
 void TimerHeap::update_next_locked() {
   // relaxed: a hint mirrored under the lock; see next_deadline_ns().
-  next_deadline_.store(heap_.empty() ? kNever : heap_[0]->when.time_since_epoch().count(),
-                       std::memory_order_relaxed);
+  next_deadline_.store(heap_.empty() ? kNever : heap_[0].when, std::memory_order_relaxed);
 }
 
 void TimerHeap::push_locked(TimerNode& node) {
   // release: pairs with timer_cancel()'s acquire, whichever thread cancels.
   node.heap.store(this, std::memory_order_release);
-  node.heap_index = heap_.size();
   // relaxed: state changes of pending nodes happen under mu_, which orders them.
   node.state.store(TimerNode::kPending, std::memory_order_relaxed);
-  heap_.push_back(&node);
-  sift_up(node.heap_index);
+  heap_.push_back(Slot{node.when.time_since_epoch().count(), &node});
+  sift_up(heap_.size() - 1);
 }
 
 void TimerHeap::add(TimerNode& node) {
@@ -65,7 +72,7 @@ void TimerHeap::add(TimerNode& node) {
   {
     std::lock_guard lock(mu_);
     push_locked(node);
-    earliest = heap_[0] == &node;
+    earliest = heap_[0].node == &node;
     update_next_locked();
   }
   if (earliest && on_new_earliest_) on_new_earliest_(when);
@@ -108,7 +115,7 @@ std::size_t TimerHeap::run_due(TimePoint now, Order order) {
   // wakes a task puts it in that worker's runnext slot and pushes the one it displaces onto
   // the deque, so firing in reverse leaves the earliest task in runnext and the rest popping
   // in deadline order. Any other thread fires them earliest first: what they wake goes
-  // through the injection queue, first in, first out. Either way sleepers due together wake
+  // through the runtime's queue of outside wake-ups, first in, first out. Either way sleepers due together wake
   // in the order of their deadlines.
   struct Due {
     TimerNode* node;
@@ -116,14 +123,15 @@ std::size_t TimerHeap::run_due(TimePoint now, Order order) {
     bool periodic;
   };
   constexpr std::size_t kBatch = 32;
+  const std::int64_t now_ns = now.time_since_epoch().count();
   std::size_t fired = 0;
   for (;;) {
     Due batch[kBatch];
     std::size_t n = 0;
     {
       std::lock_guard lock(mu_);
-      while (n < kBatch && !heap_.empty() && heap_[0]->when <= now) {
-        TimerNode* node = heap_[0];
+      while (n < kBatch && !heap_.empty() && heap_[0].when <= now_ns) {
+        TimerNode* node = heap_[0].node;
         remove_at(0);
         // Read before the callback: once it has run, the owner may be on its way to freeing
         // the node, and only the final state store below may touch it.
@@ -165,20 +173,21 @@ void TimerHeap::fire(TimerNode* node, bool self_deleting, bool periodic, TimePoi
 }
 
 void TimerHeap::clear() {
-  std::vector<TimerNode*> rest;
+  std::vector<Slot> rest;
   {
     std::lock_guard lock(mu_);
     rest.swap(heap_);
     update_next_locked();
-    for (TimerNode* n : rest) {
+    for (const Slot& slot : rest) {
+      TimerNode* n = slot.node;
       n->state.store(n->self_deleting ? TimerNode::kFiring : TimerNode::kCancelled,
                      std::memory_order_relaxed);  // relaxed: under mu_
       // release: pairs with timer_cancel()'s acquire; the node no longer belongs to us.
       n->heap.store(nullptr, std::memory_order_release);
     }
   }
-  for (TimerNode* n : rest) {
-    if (n->self_deleting) n->callback(*n);
+  for (const Slot& slot : rest) {
+    if (slot.node->self_deleting) slot.node->callback(*slot.node);
   }
 }
 

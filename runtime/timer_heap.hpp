@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // A min-heap of TimerNodes ordered by expiry, indexed so that cancel is O(log n).
 //
+// Four children per node, and each slot carries its node's expiry beside the pointer: a
+// sift compares keys that sit together in the array without reaching into the nodes, and
+// the heap is half as deep as a binary one, so a sift through 100,000 timers touches about
+// nine nodes (to update their indices) instead of seventeen.
+//
 // One mutex guards the heap; it is held only for O(log n) sift steps, never while a callback
 // runs. next_deadline_ mirrors the root so that the scheduler's hot loop can tell "nothing
 // due" with one relaxed load instead of taking the lock.
@@ -53,17 +58,23 @@ class TimerHeap {
   void clear();
 
  private:
-  void sift_up(std::size_t i);
-  void sift_down(std::size_t i);
-  void swap_nodes(std::size_t a, std::size_t b);
-  void remove_at(std::size_t i);
+  struct Slot {
+    std::int64_t when;  // node->when in Clock nanoseconds, copied when the node is pushed
+    TimerNode* node;
+  };
+  static constexpr std::size_t kArity = 4;
+
+  void place(std::size_t i, Slot slot) noexcept;
+  void sift_up(std::size_t i) noexcept;
+  void sift_down(std::size_t i) noexcept;
+  void remove_at(std::size_t i) noexcept;
   void push_locked(TimerNode& node);
   void update_next_locked();
   // Runs one due node's callback (it is kFiring), then re-arms or retires it.
   void fire(TimerNode* node, bool self_deleting, bool periodic, TimePoint now);
 
   mutable std::mutex mu_;
-  std::vector<TimerNode*> heap_;
+  std::vector<Slot> heap_;
   std::atomic<std::int64_t> next_deadline_{kNever};
   std::function<void(std::int64_t)> on_new_earliest_;
 };

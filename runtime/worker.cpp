@@ -38,6 +38,8 @@ constexpr long kPatienceScale = 8;
 constexpr long kPatienceScale = 1;
 #endif
 constexpr std::uint32_t kGlobalPollInterval = 61;  // rounds between fairness polls
+// Wake-ups a worker takes from the outside queue at once (find_global()).
+constexpr std::size_t kWakeupBatch = 32;
 constexpr std::uint32_t kRunnextStreakLimit = 32;  // then the deque gets a turn
 // How long a thief leaves a lone task behind a busy worker before taking it (steal_from()).
 constexpr std::chrono::nanoseconds kStealPatience{3000 * kPatienceScale};
@@ -425,6 +427,21 @@ Fiber* Worker::pop_yield() noexcept {
 }
 
 Fiber* Worker::find_global() {
+  // Wake-ups first, a batch at a time: a burst of timers the monitor fired while every
+  // worker was busy drains in one fairness turn instead of one task per turn, and none of
+  // them waits behind the spawns and hand-offs in the injection queue. The rest of the batch
+  // goes onto the deque latest first, so the owner pops it in the order it came.
+  Fiber* batch[kWakeupBatch];
+  const std::size_t n = sched.wakeups().try_dequeue_bulk(batch, kWakeupBatch);
+  if (n > 0) {
+    for (std::size_t i = n - 1; i > 0; --i) {
+      san::consume(batch[i]);
+      deque.push(batch[i]);
+    }
+    if (n > 1) sched.notify_work(this);
+    san::consume(batch[0]);
+    return batch[0];
+  }
   Fiber* f = nullptr;
   if (sched.injection().try_dequeue(f)) {
     san::consume(f);

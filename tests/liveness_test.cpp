@@ -3,12 +3,14 @@
 // off while every worker is busy. Each test bounds its load in time: a runtime without the
 // behaviour leaves the checked task waiting until the load ends, and the check fails.
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
 
+#include "runtime/monitor.hpp"
 #include "spindle/spindle.hpp"
 
 namespace {
@@ -132,6 +134,41 @@ TEST(Liveness, ComputingTaskOnTheOnlyWorkerDoesNotStallTheOthers) {
   EXPECT_NE(d.find(" handoffs="), std::string::npos) << d;
   EXPECT_EQ(d.find(" handoffs=0 "), std::string::npos) << d;
   EXPECT_EQ(d.find(" spares_started=0 "), std::string::npos) << d;
+}
+
+TEST(Liveness, SparesStandInForBlockedThreadsAndForComputingOnesOnlyOnASpareCpu) {
+  using spindle::detail::spares_wanted;
+  // (roles, free threads, stuck blocked, stuck computing, CPUs)
+  EXPECT_EQ(spares_wanted(2, 2, 0, 0, 2), 0u);  // nobody stuck
+  EXPECT_EQ(spares_wanted(2, 0, 2, 0, 2), 2u);  // both in system calls
+  EXPECT_EQ(spares_wanted(2, 0, 2, 0, 1), 2u);  // blocked threads use no CPU, however few
+  EXPECT_EQ(spares_wanted(2, 1, 0, 1, 2), 0u);  // one computes, one is free: CPUs all busy
+  EXPECT_EQ(spares_wanted(2, 1, 0, 1, 4), 1u);  // ... unless a CPU is left
+  EXPECT_EQ(spares_wanted(1, 0, 0, 1, 1), 1u);  // nobody free: one spare, whatever the CPUs
+  EXPECT_EQ(spares_wanted(2, 0, 0, 2, 2), 1u);
+  EXPECT_EQ(spares_wanted(2, 0, 0, 2, 8), 2u);
+  EXPECT_EQ(spares_wanted(4, 1, 1, 2, 4), 1u);  // the blocked one's; no CPU for the others
+  EXPECT_EQ(spares_wanted(4, 1, 1, 2, 5), 2u);
+}
+
+// As many workers as CPUs, one of them inside a long computation: the others are free and
+// every CPU has a thread to run, so no spare starts (it could only take turns with them);
+// the computing worker's queued tasks still move to the free ones.
+TEST(Liveness, NoSpareBesideAComputingTaskWhenTheOtherWorkersKeepEveryCpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  const auto cpus = static_cast<std::size_t>(CPU_COUNT(&set));
+  if (cpus < 2) GTEST_SKIP() << "one CPU: the computing worker leaves no other worker free";
+  spindle::Runtime rt{spindle::Options{.workers = cpus}};
+  rt.block_on([&] {
+    spindle::Task<void> computing = spindle::spawn([] { compute_for(150ms); });
+    const int woke = count_sleeps(20, 1ms);
+    computing.join();
+    EXPECT_EQ(woke, 20);
+  });
+  const std::string d = rt.diagnostics();
+  EXPECT_NE(d.find(" spares_started=0 "), std::string::npos) << d;
 }
 
 TEST(Liveness, BlockingSystemCallsOnEveryWorkerDoNotStallTheOthers) {

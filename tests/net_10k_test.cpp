@@ -13,22 +13,14 @@
 #include <vector>
 
 #include "spindle/spindle.hpp"
+#include "tests/support/sanitizer_scale.hpp"
 
 using spindle::net::TcpListener;
 
 namespace {
 
-#if defined(__SANITIZE_THREAD__)
-constexpr int kWanted = 4000;  // TSan counts every fiber as a thread (limit 8128)
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr int kWanted = 4000;
-#else
-constexpr int kWanted = 10000;
-#endif
-#else
-constexpr int kWanted = 10000;
-#endif
+// TSan counts every fiber as a thread (limit 8128).
+constexpr int kWanted = spindle_test::kUnderTsan ? 4000 : 10000;
 
 // Raises the soft fd limit to the hard one; returns how many connections fit.
 int connections_that_fit(int wanted) {

@@ -16,6 +16,7 @@
 #include "runtime/worker.hpp"
 #include "spindle/detail/waiter.hpp"
 #include "spindle/spindle.hpp"
+#include "tests/support/sanitizer_scale.hpp"
 
 using namespace std::chrono_literals;
 
@@ -226,18 +227,19 @@ TEST(SchedulerStress, RandomTreesOfTasksComputeTheirLeafCount) {
 
 TEST(SchedulerStress, OutsideThreadsSpawnConcurrently) {
   Watchdog dog(60s);
+  constexpr int kPerThread = spindle_test::kUnderTsan ? 500 : 2000;
   spindle::Runtime rt{spindle::Options{.workers = 2}};
   std::atomic<long> sum{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       std::vector<spindle::Task<void>> tasks;
-      for (int i = 0; i < 2000; ++i) tasks.push_back(rt.spawn([&] { sum.fetch_add(1); }));
+      for (int i = 0; i < kPerThread; ++i) tasks.push_back(rt.spawn([&] { sum.fetch_add(1); }));
       for (auto& task : tasks) task.join();
     });
   }
   for (auto& th : threads) th.join();
-  EXPECT_EQ(sum.load(), 8000);
+  EXPECT_EQ(sum.load(), 4 * kPerThread);
 }
 
 }  // namespace

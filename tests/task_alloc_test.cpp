@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "spindle/spindle.hpp"
+#include "tests/support/sanitizer_scale.hpp"
 
 namespace {
 
@@ -69,7 +70,7 @@ TEST(TaskAlloc, CapturesOfEverySizeSurvive) {
 // pool) between rounds. A record reused while still in use, or lost between thread and
 // pool, shows as a wrong sum or a sanitizer report.
 TEST(TaskAlloc, RecordsMoveBetweenThreadsRuntimesAndPool) {
-  constexpr int kRounds = 4;
+  constexpr int kRounds = spindle_test::kUnderTsan ? 2 : 4;
   constexpr int kThreads = 4;
   constexpr int kPerThread = 1500;  // over the 256 a thread keeps per size class
   for (int round = 0; round < kRounds; ++round) {

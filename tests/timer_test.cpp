@@ -61,6 +61,59 @@ TEST(TimerHeap, FiresInDeadlineOrderAndSkipsCancelled) {
   EXPECT_EQ(heap.next_deadline_ns(), TimerHeap::kNever);
 }
 
+// Adds, cancels from anywhere in the heap and partial runs, interleaved at random against a
+// model: each run fires exactly the pending nodes due by then, in deadline order, and the
+// mirrored earliest deadline is always the model's.
+TEST(TimerHeap, RandomAddsCancelsAndRunsMatchAModel) {
+  TimerHeap heap(nullptr);
+  Recorder rec;
+  std::mt19937 rng(2026);
+  std::vector<std::unique_ptr<TimerNode>> nodes;
+  std::vector<int> pending;  // indices into nodes, in no order
+  int now = 0;
+  for (int step = 0; step < 20000; ++step) {
+    const unsigned op = rng() % 10;
+    if (op < 6) {
+      nodes.push_back(std::make_unique<TimerNode>(&record, &rec));
+      const int w = now + static_cast<int>(rng() % 500);
+      nodes.back()->when = spindle::TimePoint(spindle::Clock::duration(w));
+      heap.add(*nodes.back());
+      pending.push_back(static_cast<int>(nodes.size() - 1));
+    } else if (op < 9 && !pending.empty()) {
+      const std::size_t k = rng() % pending.size();
+      ASSERT_TRUE(heap.cancel(*nodes[static_cast<std::size_t>(pending[k])])) << "step " << step;
+      pending[k] = pending.back();
+      pending.pop_back();
+    } else {
+      now += static_cast<int>(rng() % 50);
+      std::vector<int> due;
+      std::vector<int> rest;
+      for (int i : pending) {
+        const int w =
+            static_cast<int>(nodes[static_cast<std::size_t>(i)]->when.time_since_epoch().count());
+        (w <= now ? due : rest).push_back(i);
+      }
+      std::vector<int> expected;
+      for (int i : due) {
+        expected.push_back(
+            static_cast<int>(nodes[static_cast<std::size_t>(i)]->when.time_since_epoch().count()));
+      }
+      std::sort(expected.begin(), expected.end());
+      rec.fired.clear();
+      ASSERT_EQ(heap.run_due(spindle::TimePoint(spindle::Clock::duration(now))), due.size());
+      ASSERT_EQ(rec.fired, expected) << "step " << step;
+      pending = rest;
+    }
+    std::int64_t earliest = TimerHeap::kNever;
+    for (int i : pending) {
+      earliest = std::min<std::int64_t>(
+          earliest, nodes[static_cast<std::size_t>(i)]->when.time_since_epoch().count());
+    }
+    ASSERT_EQ(heap.next_deadline_ns(), earliest) << "step " << step;
+  }
+  EXPECT_EQ(heap.size(), pending.size());
+}
+
 TEST(TimerHeap, PeriodicTimerRearmsUntilCancelled) {
   TimerHeap heap(nullptr);
   std::atomic<int> count{0};
