@@ -12,7 +12,7 @@ void unpark_claimed(WaitEntry* first) noexcept {
   // or before starting the thread that runs them.
   if (auto hook = g_before_hand_off_unpark.load(std::memory_order_relaxed)) hook();
   for (WaitEntry* e = first; e != nullptr;) {
-    WaitEntry* next = e->next;  // read first: the owner may return once it is unparked
+    WaitEntry* next = e->links.next;  // read first: the owner may return once it is unparked
     e->ctx->waiter.unpark();
     e = next;
   }

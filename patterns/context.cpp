@@ -11,8 +11,8 @@
 //  * err_ goes from 0 to a reason exactly once, under mu_; it never changes again.
 //  * Once err_ is set: done_ (if made) is closed, hooks_ and children_ are empty, and no
 //    hook or child can be added (adders re-check err_ under mu_).
-//  * A node is in its link_parent_'s children_ list iff linked_; the links (sib_prev_,
-//    sib_next_, linked_) belong to the link parent and are written only under its mu_.
+//  * A node is in its link_parent_'s children_ list iff linked_; the links (sib_, linked_)
+//    belong to the link parent and are written only under its mu_.
 //    Clearing linked_ is the unlinker's last access to the child: a parent cancelling its
 //    children cancels each one first and unlinks it after.
 //
@@ -40,6 +40,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "spindle/detail/intrusive_list.hpp"
 #include "spindle/detail/spin_lock.hpp"
 #include "spindle/detail/timer.hpp"
 
@@ -107,11 +108,11 @@ class ContextNode {
       if (err_.load(std::memory_order_relaxed) != 0) return false;
       err_.store(why, std::memory_order_release);
       if (!done_.is_nil()) done_.close();
-      while (ContextHook* h = hooks_) {
+      while (ContextHook* h = hooks_.front()) {
         unlink_hook(*h);
         h->fire(*h);
       }
-      while (ContextNode* c = children_) {
+      while (ContextNode* c = children_.front()) {
         c->cancel(why, false);
         unlink_child(c);  // last: the child may be destroyed as soon as it is unlinked
       }
@@ -149,10 +150,7 @@ class ContextNode {
   bool add_hook(ContextHook& h) {
     std::lock_guard g(mu_);
     if (err_.load(std::memory_order_relaxed) != 0) return false;
-    h.prev = nullptr;
-    h.next = hooks_;
-    if (hooks_ != nullptr) hooks_->prev = &h;
-    hooks_ = &h;
+    hooks_.push_front(h);
     h.linked = true;
     return true;
   }
@@ -167,7 +165,7 @@ class ContextNode {
   std::size_t linked_children() {
     std::lock_guard g(mu_);
     std::size_t n = 0;
-    for (ContextNode* c = children_; c != nullptr; c = c->sib_next_) ++n;
+    for (ContextNode* c = children_.front(); c != nullptr; c = ChildList::next(*c)) ++n;
     return n;
   }
 
@@ -191,24 +189,17 @@ class ContextNode {
 
  private:
   void link_child(ContextNode* c) {  // under mu_
-    c->sib_prev_ = nullptr;
-    c->sib_next_ = children_;
-    if (children_ != nullptr) children_->sib_prev_ = c;
-    children_ = c;
+    children_.push_front(*c);
     // relaxed: published to other threads by the handles made after attach().
     c->linked_.store(true, std::memory_order_relaxed);
   }
   void unlink_child(ContextNode* c) {  // under mu_
-    (c->sib_prev_ != nullptr ? c->sib_prev_->sib_next_ : children_) = c->sib_next_;
-    if (c->sib_next_ != nullptr) c->sib_next_->sib_prev_ = c->sib_prev_;
-    c->sib_prev_ = c->sib_next_ = nullptr;
+    children_.remove(*c);
     // release: our last access to c; pairs with the acquire check in ~ContextNode.
     c->linked_.store(false, std::memory_order_release);
   }
   void unlink_hook(ContextHook& h) {  // under mu_
-    (h.prev != nullptr ? h.prev->next : hooks_) = h.next;
-    if (h.next != nullptr) h.next->prev = h.prev;
-    h.prev = h.next = nullptr;
+    hooks_.remove(h);
     h.linked = false;
   }
 
@@ -225,14 +216,15 @@ class ContextNode {
   TimePoint deadline_ = kNoDeadline;
   TimerNode* timer_ = nullptr;  // DeadlineNode's own timer; null in every other node
 
-  // Cancellation state (cancel nodes), under mu_.
-  Chan<Unit> done_{nullptr};  // nil until done() first asks for it
-  ContextNode* children_ = nullptr;
-  ContextHook* hooks_ = nullptr;
-
   // Links in link_parent_->children_, under link_parent_->mu_.
-  ContextNode* sib_prev_ = nullptr;
-  ContextNode* sib_next_ = nullptr;
+  ListLinks<ContextNode> sib_;
+
+  // Cancellation state (cancel nodes), under mu_. Both lists keep the head alone (a tail
+  // would cost the 128-byte block above); cancel() takes them from the front.
+  using ChildList = IntrusiveList<ContextNode, &ContextNode::sib_, /*kTail=*/false>;
+  Chan<Unit> done_{nullptr};  // nil until done() first asks for it
+  ChildList children_;
+  IntrusiveList<ContextHook, &ContextHook::links, /*kTail=*/false> hooks_;
 
   const Kind kind_;
   bool timer_armed_ = false;          // immutable after attach()

@@ -35,26 +35,11 @@ PollDesc* desc_at(std::uint32_t index) noexcept {
   return chunk != nullptr ? &chunk[index & (kChunkSize - 1)] : nullptr;
 }
 
-void push(IoWaitNode*& head, IoWaitNode& n) {
-  n.prev = nullptr;
-  n.next = head;
-  if (head != nullptr) head->prev = &n;
-  head = &n;
-  n.linked = true;
-}
-
-void unlink(IoWaitNode*& head, IoWaitNode& n) {
-  (n.prev != nullptr ? n.prev->next : head) = n.next;
-  if (n.next != nullptr) n.next->prev = n.prev;
-  n.prev = n.next = nullptr;
-  n.linked = false;
-}
-
 // Wakes and unlinks every waiter of a list; returns how many. Under the PollDesc's lock.
-std::size_t wake_all(IoWaitNode*& head) {
+std::size_t wake_all(IoWaitList& list) noexcept {
   std::size_t n = 0;
-  while (IoWaitNode* w = head) {
-    unlink(head, *w);
+  while (IoWaitNode* w = list.pop_front()) {
+    w->linked = false;
     w->waiter->unpark();
     ++n;
   }
@@ -101,7 +86,7 @@ PollDesc* poll_desc_open(int fd) {
   pd->closed = false;
   pd->read_final.store(false, std::memory_order_relaxed);  // relaxed: published by mu
   pd->note_read(false, 0);
-  pd->readers = pd->writers = nullptr;
+  // readers and writers are empty: the close that recycled pd woke and unlinked them all.
   return pd;
 }
 
@@ -135,13 +120,17 @@ ArmResult poll_desc_arm(PollDesc& pd, IoDir dir, IoWaitNode& node, std::uint32_t
   std::lock_guard lock(pd.mu);
   if (pd.closed) return ArmResult::closed;
   if (pd.edges(dir) != seen) return ArmResult::ready;
-  push(dir == IoDir::read ? pd.readers : pd.writers, node);
+  (dir == IoDir::read ? pd.readers : pd.writers).push_front(node);
+  node.linked = true;
   return ArmResult::armed;
 }
 
 void poll_desc_disarm(PollDesc& pd, IoDir dir, IoWaitNode& node) noexcept {
   std::lock_guard lock(pd.mu);
-  if (node.linked) unlink(dir == IoDir::read ? pd.readers : pd.writers, node);
+  if (node.linked) {
+    (dir == IoDir::read ? pd.readers : pd.writers).remove(node);
+    node.linked = false;
+  }
 }
 
 std::size_t poll_desc_deliver(std::uint64_t token, unsigned ready) noexcept {

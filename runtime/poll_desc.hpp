@@ -26,6 +26,7 @@
 #include <mutex>
 
 #include "spindle/abi.hpp"
+#include "spindle/detail/intrusive_list.hpp"
 #include "spindle/detail/waiter.hpp"
 
 namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
@@ -35,10 +36,13 @@ enum class IoDir : std::uint8_t { read, write };
 /// A task waiting on a PollDesc: lives on the task's stack while it is parked.
 struct IoWaitNode {
   Waiter* waiter = nullptr;
-  IoWaitNode* prev = nullptr;  // links in PollDesc::readers / writers, under PollDesc::mu
-  IoWaitNode* next = nullptr;
-  bool linked = false;
+  ListLinks<IoWaitNode> links;  // in PollDesc::readers / writers, under PollDesc::mu
+  bool linked = false;          // in one of them
 };
+
+/// The tasks parked on one direction of a PollDesc. Every one of them is woken at once, so
+/// their order does not matter and the head alone is kept.
+using IoWaitList = IntrusiveList<IoWaitNode, &IoWaitNode::links, /*kTail=*/false>;
 
 /// One socket's readiness state, shared by its owner and the pollers it is registered with.
 struct PollDesc {
@@ -47,8 +51,8 @@ struct PollDesc {
   std::uint32_t gen = 0;          // bumped on every close; tags the backends' events
   std::uint64_t poller_id = 0;    // the Poller the fd was last added to; 0: none
   bool closed = false;            // close() ran: waiters must give up
-  IoWaitNode* readers = nullptr;  // tasks parked for readability
-  IoWaitNode* writers = nullptr;  // tasks parked for writability
+  IoWaitList readers;             // tasks parked for readability
+  IoWaitList writers;             // tasks parked for writability
   std::uint32_t index = 0;        // position in the process-wide table (immutable)
   PollDesc* next_free = nullptr;  // free list link, under the table's lock
 

@@ -207,7 +207,7 @@ void TaskRegistry::add_slow(TaskCore* core, Shard& s) {
     s.chunks.reserve(s.chunks.size() + 1);
     auto chunk = std::make_unique<Node[]>(kChunk);
     for (std::size_t i = 0; i < kChunk; ++i) {
-      chunk[i].next = s.free_nodes;
+      chunk[i].links.next = s.free_nodes;
       s.free_nodes = &chunk[i];
     }
     s.chunks.push_back(std::move(chunk));
@@ -402,7 +402,7 @@ std::vector<TaskScan> TaskRegistry::scan(const TaskCore* exclude,
   const StampReading now = read_stamp_clock();
   std::size_t frames_left = frames != nullptr ? frames->max_tasks : 0;
   for_each_shard_visited([&](const Shard& s) {
-    for (const Node* n = s.head; n != nullptr; n = n->next) {
+    for (const Node* n = s.tasks.front(); n != nullptr; n = NodeList::next(*n)) {
       const TaskCore* c = n->core;
       // acquire: pairs with finish()'s release; a task marked gone has finished.
       if (c == exclude || c->reg_gone.load(std::memory_order_acquire)) continue;

@@ -53,6 +53,7 @@
 #include "runtime/test_hooks.hpp"
 #include "runtime/tracking.hpp"
 #include "spindle/abi.hpp"
+#include "spindle/detail/intrusive_list.hpp"
 #include "spindle/detail/task_core.hpp"
 #include "spindle/detail/waiter.hpp"
 #include "spindle/leaks.hpp"
@@ -150,12 +151,14 @@ class TaskRegistry {
     void lock_contended() noexcept;
     std::atomic<bool> locked_{false};
   };
-  /// A task's entry in its shard's list; only whoever is inside the shard touches it.
+  /// A task's entry in its shard's list; only whoever is inside the shard touches it. A
+  /// free node is chained to the next free one through `links.next`.
   struct Node {
-    Node* prev = nullptr;
-    Node* next = nullptr;
+    ListLinks<Node> links;
     TaskCore* core = nullptr;
   };
+  /// A shard's tasks: no order is needed, so the head alone is kept.
+  using NodeList = IntrusiveList<Node, &Node::links, /*kTail=*/false>;
   /// Nodes of tasks that finished on one other worker, not yet unlinked. Single producer
   /// (that worker); the consumer is whoever is inside the shard.
   struct FinishedRing {
@@ -169,7 +172,7 @@ class TaskRegistry {
     // Written by the owner on every spawn and finish.
     std::atomic<bool> owner_in{false};  // the owner is inside (or about to be)
     std::uint32_t ops = 0;  // the owner's spawns and finishes, to drain the rings every so often
-    Node* head = nullptr;
+    NodeList tasks;
     Node* free_nodes = nullptr;
     std::vector<std::unique_ptr<Node[]>> chunks;  // where the nodes live
     // Read by the owner and the finishing workers, written only by visitors (rarely).
@@ -250,25 +253,19 @@ inline void TaskRegistry::owner_leave(Shard& s) noexcept {
 }
 
 inline void TaskRegistry::link(Shard& s, Node* n, TaskCore* core) noexcept {
-  s.free_nodes = n->next;
+  s.free_nodes = n->links.next;
   n->core = core;
-  n->prev = nullptr;
-  n->next = s.head;
-  if (s.head != nullptr) s.head->prev = n;
-  s.head = n;
+  s.tasks.push_front(*n);
   core->reg_node = n;
 }
 
 inline void TaskRegistry::unlink(Shard& s, Node* n) noexcept {
-  if (n->prev != nullptr) {
-    n->prev->next = n->next;
-  } else {
-    s.head = n->next;
-  }
-  if (n->next != nullptr) n->next->prev = n->prev;
-  n->prev = nullptr;
+  // Read before the unlink: free_nodes is a Node* like the links it writes, so read after,
+  // the compiler would have to keep the unlink's null store to links.next.
+  Node* const free = s.free_nodes;
+  s.tasks.remove(*n);
   n->core = nullptr;
-  n->next = s.free_nodes;
+  n->links.next = free;
   s.free_nodes = n;
 }
 

@@ -14,6 +14,7 @@
 #include "spindle/abi.hpp"
 #include "spindle/chan.hpp"
 #include "spindle/clock.hpp"
+#include "spindle/detail/intrusive_list.hpp"
 #include "spindle/errc.hpp"
 #include "spindle/unit.hpp"
 
@@ -166,9 +167,8 @@ Context make_value_context(const Context& parent, const void* key,
 struct ContextHook {
   void (*fire)(ContextHook& hook) = nullptr;
   void* arg = nullptr;
-  ContextHook* prev = nullptr;  // under the context's lock
-  ContextHook* next = nullptr;
-  bool linked = false;
+  ListLinks<ContextHook> links;  // under the context's lock
+  bool linked = false;           // registered (until it fires or is removed)
 };
 /// Registers `hook` with `ctx`; false (and nothing registered) if ctx is already done or can
 /// never be done.

@@ -32,6 +32,7 @@
 #include <cstdint>
 
 #include "spindle/abi.hpp"
+#include "spindle/detail/intrusive_list.hpp"
 #include "spindle/detail/spin_lock.hpp"
 #include "spindle/detail/waiter.hpp"
 
@@ -99,11 +100,12 @@ struct WaitEntry {
   void* packet = nullptr;
   Result result = kNone;  // written by the claimer once it has claimed, before unpark()
   bool linked = false;    // guarded by the lock of the channel whose queue holds the entry
-  WaitEntry* prev = nullptr;
-  WaitEntry* next = nullptr;
+  /// Links in a ChanWaitQueue while `linked`; once claimed and unlinked, `links.next` chains
+  /// the entries a ChanCompletion unparks.
+  ListLinks<WaitEntry> links;
 };
 
-/// Unparks the owners of a list of claimed entries chained through `next` (out of line: it
+/// Unparks the owners of a list of claimed entries chained through `links.next` (out of line: it
 /// is the slow part of a hand-off, and inlined it crowds the buffered fast paths).
 void unpark_claimed(WaitEntry* first) noexcept;
 
@@ -131,10 +133,10 @@ class ChanCompletion {
     if (first_ != nullptr) unpark_claimed(first_);
   }
   /// `e` was claimed and unlinked, its result (and packet) filled in: unpark it on release.
-  /// Its `next` link is free now (unlinked entries are never walked) and chains the list.
+  /// Its links are free now (unlinked entries are never walked): `links.next` chains the list.
   void wake(WaitEntry& e) noexcept {
-    e.next = nullptr;
-    (last_ != nullptr ? last_->next : first_) = &e;
+    e.links.next = nullptr;
+    (last_ != nullptr ? last_->links.next : first_) = &e;
     last_ = &e;
   }
 
@@ -146,35 +148,22 @@ class ChanCompletion {
 
 /// FIFO of WaitEntries; every member function must be called under the channel lock.
 class ChanWaitQueue {
- public:
-  bool empty() const noexcept { return head_ == nullptr; }
-  WaitEntry* front() const noexcept { return head_; }
+  using List = IntrusiveList<WaitEntry, &WaitEntry::links>;
 
+ public:
+  bool empty() const noexcept { return list_.empty(); }
+  WaitEntry* front() const noexcept { return list_.front(); }
+
+  /// Links `e`, which is in no queue.
   void push_back(WaitEntry& e) noexcept {
-    e.prev = tail_;
-    e.next = nullptr;
-    if (tail_ != nullptr) {
-      tail_->next = &e;
-    } else {
-      head_ = &e;
-    }
-    tail_ = &e;
+    list_.push_back(e);
     e.linked = true;
   }
 
+  /// Unlinks `e` if it is linked (then it is in this queue: its channel's).
   void remove(WaitEntry& e) noexcept {
     if (!e.linked) return;
-    if (e.prev != nullptr) {
-      e.prev->next = e.next;
-    } else {
-      head_ = e.next;
-    }
-    if (e.next != nullptr) {
-      e.next->prev = e.prev;
-    } else {
-      tail_ = e.prev;
-    }
-    e.prev = e.next = nullptr;
+    list_.remove(e);
     e.linked = false;
   }
 
@@ -182,9 +171,9 @@ class ChanWaitQueue {
   /// entry met on the way. Returns nullptr if none could be claimed. The caller completes the
   /// entry (packet, result) and unparks it before releasing the lock.
   WaitEntry* claim_first(const SelectCtx* self = nullptr) noexcept {
-    WaitEntry* e = head_;
+    WaitEntry* e = list_.front();
     while (e != nullptr) {
-      WaitEntry* next = e->next;
+      WaitEntry* next = List::next(*e);
       if (e->ctx != self) {
         if (e->ctx->try_claim(e->case_index)) {
           remove(*e);
@@ -200,7 +189,7 @@ class ChanWaitQueue {
   /// claim_first() with no `self`, its common case inline: the first entry is waiting and
   /// claims (a call less per hand-off, and no list walk).
   [[gnu::always_inline]] WaitEntry* claim_front() noexcept {
-    WaitEntry* e = head_;
+    WaitEntry* e = list_.front();
     if (e == nullptr) return nullptr;
     if (!e->ctx->try_claim(e->case_index)) [[unlikely]]
       return claim_first();  // dead entries first: the walk unlinks them
@@ -210,15 +199,14 @@ class ChanWaitQueue {
 
   /// True if some entry of another context is still waiting (a readiness hint for enrol).
   bool has_waiting_peer(const SelectCtx* self) const noexcept {
-    for (WaitEntry* e = head_; e != nullptr; e = e->next) {
+    for (WaitEntry* e = list_.front(); e != nullptr; e = List::next(*e)) {
       if (e->ctx != self && e->ctx->waiting()) return true;
     }
     return false;
   }
 
  private:
-  WaitEntry* head_ = nullptr;
-  WaitEntry* tail_ = nullptr;
+  List list_;
 };
 
 }  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

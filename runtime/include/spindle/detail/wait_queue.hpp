@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include "spindle/abi.hpp"
+#include "spindle/detail/intrusive_list.hpp"
 #include "spindle/detail/waiter.hpp"
 
 namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
@@ -34,36 +35,32 @@ struct WaitNode {
   WaitNode(const WaitNode&) = delete;
   WaitNode& operator=(const WaitNode&) = delete;
 
-  Waiter waiter;             // bound to the constructing task or thread
-  WaitNode* prev = nullptr;  // queue links, under the owner's lock
-  WaitNode* next = nullptr;
-  std::int64_t weight = 0;  // what the party asks for (Semaphore tokens)
-  bool queued = false;      // linked in a queue
-  bool granted = false;     // the waker handed the party what it waited for
+  Waiter waiter;              // bound to the constructing task or thread
+  ListLinks<WaitNode> links;  // queue links, under the owner's lock
+  std::int64_t weight = 0;    // what the party asks for (Semaphore tokens)
+  bool queued = false;        // linked in a queue
+  bool granted = false;       // the waker handed the party what it waited for
 };
 
 class WaitQueue {
  public:
-  bool empty() const noexcept { return head_ == nullptr; }
-  WaitNode* front() const noexcept { return head_; }
+  bool empty() const noexcept { return list_.empty(); }
+  WaitNode* front() const noexcept { return list_.front(); }
 
+  /// Links `n`, which is in no queue.
   void push_back(WaitNode* n) noexcept {
-    n->prev = tail_;
-    n->next = nullptr;
-    (tail_ != nullptr ? tail_->next : head_) = n;
-    tail_ = n;
+    list_.push_back(*n);
     n->queued = true;
   }
 
+  /// Unlinks `n`, which must be queued here.
   void remove(WaitNode* n) noexcept {
-    (n->prev != nullptr ? n->prev->next : head_) = n->next;
-    (n->next != nullptr ? n->next->prev : tail_) = n->prev;
-    n->prev = n->next = nullptr;
+    list_.remove(*n);
     n->queued = false;
   }
 
   WaitNode* pop_front() noexcept {
-    WaitNode* n = head_;
+    WaitNode* n = list_.front();
     if (n != nullptr) remove(n);
     return n;
   }
@@ -77,8 +74,7 @@ class WaitQueue {
   }
 
  private:
-  WaitNode* head_ = nullptr;
-  WaitNode* tail_ = nullptr;
+  IntrusiveList<WaitNode, &WaitNode::links> list_;
 };
 
 }  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail
