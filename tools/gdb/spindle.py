@@ -88,7 +88,7 @@ def _tasks():
         workers = len(shards) - 1
         for shard in shards:
             pending = _pending_nodes(shard, workers)
-            node = shard["head"]
+            node = shard["tasks"]["ends_"]["head"]
             seen = 0
             while int(node) != 0 and seen < 10_000_000:
                 # A node waiting in a ring belongs to a task that finished on another worker;
@@ -98,7 +98,7 @@ def _tasks():
                     if int(core) != 0 and not bool(_atomic(core.dereference()["reg_gone"])):
                         fiber = _atomic(core.dereference()["fiber"])
                         yield core.dereference(), (fiber.dereference() if int(fiber) != 0 else None)
-                node = node.dereference()["next"]
+                node = node.dereference()["links"]["next"]
                 seen += 1
 
 
