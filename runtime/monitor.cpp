@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime/monitor.hpp"
 
-#include <pthread.h>
+#include <fcntl.h>
 #include <sched.h>
-#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 #include <system_error>
 #include <vector>
@@ -68,12 +69,25 @@ bool with_owner_held(Worker& w, std::uint32_t seen, Fn&& fn) {
   return held;
 }
 
-// CPU time used so far by thread `t`, or -1 if it cannot be read.
-std::int64_t thread_cpu_ns(pthread_t t) noexcept {
-  clockid_t clock;
-  timespec ts{};
-  if (pthread_getcpuclockid(t, &clock) != 0 || clock_gettime(clock, &ts) != 0) return -1;
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+// Whether thread `tid` of this process sleeps in the kernel (a blocking system call, a
+// page fault being served), from its state in /proc: 'R' is running or waiting for a CPU,
+// whatever the load. A thread whose state cannot be read counts as not sleeping.
+bool thread_sleeps(pid_t tid) noexcept {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%d/stat", static_cast<int>(tid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[512];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  // "tid (name) S ...": the name may hold spaces and parentheses, so the state follows the
+  // last ')'.
+  const char* close_paren = std::strrchr(buf, ')');
+  if (close_paren == nullptr || close_paren[1] != ' ') return false;
+  const char state = close_paren[2];
+  return state == 'S' || state == 'D';
 }
 
 std::size_t usable_cpus() noexcept {
@@ -246,10 +260,6 @@ bool Monitor::watch_workers(std::int64_t now) {
     }
     if ((a & 1) != 0) continue;  // in scheduler code (or asleep): not held by a task
     suspect_ = true;
-    if (s.cpu_ns < 0) {
-      s.cpu_ns = thread_cpu_ns(w.native_thread_);
-      s.cpu_wall_ns = now;
-    }
     const std::int64_t held = now - s.since_ns;
     if (stall_after_ns_ > 0 && held >= stall_after_ns_ && !s.reported) {
       s.reported = true;
@@ -259,10 +269,7 @@ bool Monitor::watch_workers(std::int64_t now) {
     if (held < kStuckAfterNs) continue;
     s.stuck = true;
     ++stuck;
-    if (s.cpu_ns >= 0 && now > s.cpu_wall_ns) {
-      const std::int64_t used = thread_cpu_ns(w.native_thread_) - s.cpu_ns;
-      if (used * 16 >= now - s.cpu_wall_ns) ++computing;
-    }
+    if (!thread_sleeps(w.tid_)) ++computing;
     if (take_queues(w, a)) acted = true;
   }
   balance_spares(stuck, computing);

@@ -48,14 +48,14 @@ class Scheduler;
 class Worker;
 
 /// How many spares to start now. `roles`: Options::workers; `free_threads`: threads free to
-/// run tasks (roles + active spares - stuck ones); `stuck_blocked`: stuck threads that use
-/// no CPU (in a blocking system call); `stuck_computing`: stuck threads that do (in a long
-/// computation); `cpus`: the CPUs the process may run on. A role lost to a blocked thread
-/// gets a spare, as Go hands a P on when its thread enters a system call. A role lost to a
-/// computing thread gets one only while a CPU is left: beside threads that already keep
-/// every CPU busy a spare would only take turns with them (Go preempts a long computation
-/// instead; spindle cannot). While no thread is free at all there is always one spare, so
-/// the runtime keeps moving whatever the machine.
+/// run tasks (roles + active spares - stuck ones); `stuck_blocked`: stuck threads asleep in
+/// the kernel (a blocking system call); `stuck_computing`: stuck threads running or waiting
+/// for a CPU (a long computation); `cpus`: the CPUs the process may run on. A role lost to a
+/// blocked thread gets a spare, as Go hands a P on when its thread enters a system call. A
+/// role lost to a computing thread gets one only while a CPU is left: beside threads that
+/// already keep every CPU busy a spare would only take turns with them (Go preempts a long
+/// computation instead; spindle cannot). While no thread is free at all there is always one
+/// spare, so the runtime keeps moving whatever the machine.
 std::size_t spares_wanted(std::size_t roles, std::size_t free_threads, std::size_t stuck_blocked,
                           std::size_t stuck_computing, std::size_t cpus) noexcept;
 
@@ -91,11 +91,6 @@ class Monitor {
   struct Seen {
     std::uint32_t activity = 0;
     std::int64_t since_ns = 0;
-    // The thread's CPU time at the first look that found it inside the same task, and when
-    // that look was; -1 until then. A stuck thread that used at least 1/16 of the time since
-    // then computes; one that used less sits in a blocking system call.
-    std::int64_t cpu_ns = -1;
-    std::int64_t cpu_wall_ns = 0;
     bool stuck = false;
     bool reported = false;
   };

@@ -136,6 +136,7 @@ std::uint32_t Worker::next_random() noexcept {
 
 void Worker::loop() {
   native_thread_ = pthread_self();
+  tid_ = static_cast<pid_t>(::gettid());
   AltSignalStack alt_stack;
   CoarseClockHold awake;  // parks stamp coarse_stamp(): keep it fresh while this thread is up
   tl_worker = this;

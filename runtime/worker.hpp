@@ -10,6 +10,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
@@ -190,6 +191,7 @@ class Worker {
   // `activity` (which publishes it to the monitor; thread_ is assigned only after the
   // thread may have started).
   pthread_t native_thread_{};
+  pid_t tid_ = 0;  // the kernel's id of that thread, written with it
   MachineContext sched_ctx_;
   san::FiberState san_;
   // What the fiber that switched away last asked for. Whichever context the switch lands

@@ -171,6 +171,25 @@ TEST(Liveness, NoSpareBesideAComputingTaskWhenTheOtherWorkersKeepEveryCpu) {
   EXPECT_NE(d.find(" spares_started=0 "), std::string::npos) << d;
 }
 
+// The same runtime with a task in a blocking system call instead: that thread uses no CPU,
+// so its role gets a spare although the other workers are free.
+TEST(Liveness, SpareStandsInForAThreadInABlockingCallEvenWhenOthersAreFree) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+  const auto cpus = static_cast<std::size_t>(CPU_COUNT(&set));
+  spindle::Runtime rt{spindle::Options{.workers = cpus}};
+  rt.block_on([&] {
+    spindle::Task<void> blocked =
+        spindle::spawn([] { std::this_thread::sleep_for(150ms); });  // a plain system call
+    EXPECT_EQ(count_sleeps(20, 1ms), 20);
+    blocked.join();
+  });
+  const std::string d = rt.diagnostics();
+  EXPECT_NE(d.find(" spares_started="), std::string::npos) << d;
+  EXPECT_EQ(d.find(" spares_started=0 "), std::string::npos) << d;
+}
+
 TEST(Liveness, BlockingSystemCallsOnEveryWorkerDoNotStallTheOthers) {
   spindle::Runtime rt{spindle::Options{.workers = 2}};
   std::atomic<int> blocked_done{0};
