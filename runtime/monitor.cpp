@@ -47,26 +47,10 @@ constexpr std::int64_t kPollEveryNs = 1'000'000;
 // How long the runtime must stay idle before the monitor sleeps too: a runtime woken every
 // few milliseconds then costs no futex wake-up of the monitor per wake-up of a worker.
 constexpr std::int64_t kIdleLingerNs = 20'000'000;
+// The shortest time over which a stuck thread's CPU clock tells computing from blocked.
+constexpr std::int64_t kCpuWindowNs = 1'000'000;
 // Stall reports: at most one per this interval (the rest are counted and summarised).
 constexpr std::int64_t kReportEveryNs = 1'000'000'000;
-
-// The hand-off handshake (monitor.hpp): runs `fn` while `w`'s thread is kept inside the task
-// it was running when its activity read `seen` (it waits on handoff_mu if it tries to leave);
-// false, without running `fn`, when that thread has moved on or the fence is not offered.
-template <class Fn>
-bool with_owner_held(Worker& w, std::uint32_t seen, Fn&& fn) {
-  if (!process_fence_available()) return false;
-  std::lock_guard lock(w.handoff_mu);
-  // relaxed: ordered by the fence below.
-  w.handoff.fetch_or(Worker::kHandoffBit, std::memory_order_relaxed);
-  process_fence();
-  // acquire: pairs with the owner's release stores of activity.
-  const bool held = w.activity.load(std::memory_order_acquire) == seen;
-  if (held) fn();
-  // release: pairs with enter_scheduler()'s acquire load of the flag.
-  w.handoff.fetch_and(~Worker::kHandoffBit, std::memory_order_release);
-  return held;
-}
 
 // CPU time used so far by thread `t`, or -1 if it cannot be read.
 std::int64_t thread_cpu_ns(pthread_t t) noexcept {
@@ -94,6 +78,24 @@ std::int64_t now_ns() noexcept {
 }
 
 }  // namespace
+
+// The hand-off handshake (monitor.hpp): runs `fn` while `w`'s thread is kept inside the task
+// it was running when its activity read `seen` (it waits on handoff_mu if it tries to leave);
+// false, without running `fn`, when that thread has moved on or the fence is not offered.
+template <class Fn>
+bool Monitor::with_owner_held(Worker& w, std::uint32_t seen, Fn&& fn) {
+  if (!process_fence_available()) return false;
+  std::lock_guard lock(w.handoff_mu);
+  // relaxed: ordered by the fence below.
+  w.handoff.fetch_or(Worker::kHandoffBit, std::memory_order_relaxed);
+  process_fence();
+  // acquire: pairs with the owner's release stores of activity.
+  const bool held = w.activity.load(std::memory_order_acquire) == seen;
+  if (held) fn();
+  // release: pairs with enter_scheduler()'s acquire load of the flag.
+  w.handoff.fetch_and(~Worker::kHandoffBit, std::memory_order_release);
+  return held;
+}
 
 std::size_t spares_wanted(std::size_t roles, std::size_t free_threads, std::size_t stuck_blocked,
                           std::size_t stuck_computing, std::size_t cpus) noexcept {
@@ -236,7 +238,7 @@ bool Monitor::watch_workers(std::int64_t now) {
     Seen& s = seen_[i];
     // acquire: pairs with the owner's release stores (Worker::leave_scheduler()).
     const std::uint32_t a = w.activity.load(std::memory_order_acquire);
-    if (w.is_spare && w.spare_state.load(std::memory_order_acquire) != Worker::kSpareActive) {
+    if (w.is_spare() && w.spare_state.load(std::memory_order_acquire) != Worker::kSpareActive) {
       s = Seen{a, now};
       continue;
     }
@@ -259,9 +261,14 @@ bool Monitor::watch_workers(std::int64_t now) {
     if (held < kStuckAfterNs) continue;
     s.stuck = true;
     ++stuck;
-    if (s.cpu_ns >= 0 && now > s.cpu_wall_ns) {
-      const std::int64_t used = thread_cpu_ns(w.native_thread_) - s.cpu_ns;
-      if (used * 16 >= now - s.cpu_wall_ns) ++computing;
+    // Blocked only when measured so: over less than kCpuWindowNs (the first look that found
+    // it inside the task may be this one) or without a clock, it counts as computing, which
+    // starts no spare while another thread is free, and the next look, a millisecond away,
+    // decides.
+    const std::int64_t cpu = s.cpu_ns >= 0 ? thread_cpu_ns(w.native_thread_) : -1;
+    if (cpu < 0 || now - s.cpu_wall_ns < kCpuWindowNs ||
+        (cpu - s.cpu_ns) * 16 >= now - s.cpu_wall_ns) {
+      ++computing;
     }
     if (take_queues(w, a)) acted = true;
   }
@@ -349,21 +356,22 @@ void Monitor::stall_report(Worker& w, std::uint32_t seen_activity, std::int64_t 
   std::string who;
   // The owner stays inside its task while its record is read.
   with_owner_held(w, seen_activity, [&] {
-    if (w.current_fiber == nullptr) return;
-    const TaskCore* core = w.current_fiber->task;
+    if (w.current_fiber() == nullptr) return;
+    const TaskCore* core = w.current_fiber()->task;
     const TaskInfo info = sched_.registry().describe_live(*core);
     std::ostringstream out;
     out << "task " << info.id;
     if (!info.name.empty()) out << " \"" << info.name << '"';
     out << " (spawned at " << info.file << ':' << info.line << ')';
     who = out.str();
-    if (trace::on()) trace::record(trace::Event::stall, core, static_cast<std::uint32_t>(w.index));
+    if (trace::on())
+      trace::record(trace::Event::stall, core, static_cast<std::uint32_t>(w.index()));
   });
   if (who.empty()) who = "a task";
   const std::string frames = thread_backtrace(w.native_thread_, std::chrono::milliseconds(100));
   last_report_ns_ = now;
   std::ostringstream line;
-  line << "spindle: stall: " << who << " has held worker " << w.index << " for "
+  line << "spindle: stall: " << who << " has held worker " << w.index() << " for "
        << held_ns / 1'000'000 << " ms without returning to the scheduler";
   if (reports_suppressed_ != 0) {
     line << " (" << reports_suppressed_ << " more stall(s) not reported)";

@@ -92,8 +92,8 @@ class Monitor {
     std::uint32_t activity = 0;
     std::int64_t since_ns = 0;
     // The thread's CPU time at the first look that found it inside the same task, and when
-    // that look was; -1 until then. A stuck thread that used at least 1/16 of the time since
-    // then computes; one that used less sits in a blocking system call.
+    // that look was; -1 until then. A stuck thread that used less than 1/16 of the time
+    // since then (measured over at least a millisecond) sits in a blocking system call.
     std::int64_t cpu_ns = -1;
     std::int64_t cpu_wall_ns = 0;
     bool stuck = false;
@@ -106,6 +106,10 @@ class Monitor {
   bool serve_timers(std::int64_t now_ns);
   bool serve_poller(std::int64_t now_ns);
   bool watch_workers(std::int64_t now_ns);
+  // The hand-off handshake: runs `fn` while `w`'s thread is kept inside the task it was
+  // running when its activity read `seen`; false, without running `fn`, when it has moved on.
+  template <class Fn>
+  bool with_owner_held(Worker& w, std::uint32_t seen, Fn&& fn);
   bool take_queues(Worker& w, std::uint32_t seen_activity);
   void balance_spares(std::size_t stuck, std::size_t stuck_computing);
   void stall_report(Worker& w, std::uint32_t seen_activity, std::int64_t held_ns);
