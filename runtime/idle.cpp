@@ -166,12 +166,12 @@ void Worker::stop_spinning() {
   spinning_ = false;
   // The last spinner to find work wakes a replacement, so a burst of work keeps pulling
   // workers in instead of being drained by one.
-  if (sched.spinning().fetch_sub(1, std::memory_order_seq_cst) == 1) sched.notify_work();
+  if (sched_.spinning().fetch_sub(1, std::memory_order_seq_cst) == 1) sched_.notify_work();
 }
 
 void Worker::idle() {
-  auto& spinning = sched.spinning();
-  const std::size_t n = sched.worker_count();
+  auto& spinning = sched_.spinning();
+  const std::size_t n = sched_.worker_count();
   // At most half the workers spin: enough to pick up a burst quickly, without burning every
   // core on an idle runtime.
   if (!spinning_ && 2 * spinning.load(std::memory_order_seq_cst) < n) {
@@ -238,16 +238,16 @@ void Worker::idle() {
 void Worker::sleep(bool spun) {
   // Nothing to do: unlink the tasks of this worker's registry shard that finished elsewhere
   // (their memory is held until then).
-  sched.registry().sweep(index);
-  sched.push_idle(this);
+  sched_.registry().sweep(index_);
+  sched_.push_idle(this);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   // Before sleeping, nothing runnable may be left behind. A task waiting in a busy worker's
   // runnext keeps a worker that spun awake; one that was not allowed to spin leaves it to
   // the spinners (there were enough of them when it decided).
   work_waiting_ = false;
   Fiber* found = find_work(true);
-  if (found != nullptr || sched.stopping() || (spun && work_waiting_)) {
-    if (!sched.remove_idle(this)) spinning_ = true;  // a waker took us and counted us
+  if (found != nullptr || sched_.stopping() || (spun && work_waiting_)) {
+    if (!sched_.remove_idle(this)) spinning_ = true;  // a waker took us and counted us
     if (found != nullptr) {
       if (spinning_) stop_spinning();
       run(found);
@@ -255,8 +255,8 @@ void Worker::sleep(bool spun) {
     return;
   }
   // Plan the wake-up: sleep until the earliest timer unless another sleeper already will.
-  const std::int64_t next = sched.timers().next_deadline_ns();
-  auto& watch = sched.watch_deadline();
+  const std::int64_t next = sched_.timers().next_deadline_ns();
+  auto& watch = sched_.watch_deadline();
   bool watching = false;
   if (next != TimerHeap::kNever) {
     std::int64_t cur = watch.load(std::memory_order_seq_cst);
@@ -274,7 +274,7 @@ void Worker::sleep(bool spun) {
     if (wake_flag.load(std::memory_order_acquire) != 0) break;
     if (watching && Clock::now() >= deadline) break;
     // One sleeper waits in epoll_wait instead (same timeout); it leaves once it woke a task.
-    Poller* p = sched.poller_if_any();
+    Poller* p = sched_.poller_if_any();
     const auto polled = p != nullptr ? p->idle_wait(*this, watching ? &deadline : nullptr)
                                      : Poller::IdleResult::not_polled;
     if (polled == Poller::IdleResult::woke) break;
@@ -283,7 +283,7 @@ void Worker::sleep(bool spun) {
     }
   }
   CoarseClockHold::acquire();
-  sched.monitor_wake();  // the runtime is busy again: the monitor watches it
+  sched_.monitor_wake();  // the runtime is busy again: the monitor watches it
   if (watching) {
     std::int64_t mine = next;
     watch.compare_exchange_strong(mine, TimerHeap::kNever, std::memory_order_seq_cst);
@@ -291,7 +291,7 @@ void Worker::sleep(bool spun) {
   // acquire: as above.
   if (wake_flag.load(std::memory_order_acquire) != 0) {
     spinning_ = true;  // the waker removed us from the idle set and counted us as spinning
-  } else if (!sched.remove_idle(this)) {
+  } else if (!sched_.remove_idle(this)) {
     spinning_ = true;  // timed out, but a waker took us meanwhile
   }
 }

@@ -51,24 +51,6 @@ constexpr std::int64_t kIdleLingerNs = 20'000'000;
 // Stall reports: at most one per this interval (the rest are counted and summarised).
 constexpr std::int64_t kReportEveryNs = 1'000'000'000;
 
-// The hand-off handshake (monitor.hpp): runs `fn` while `w`'s thread is kept inside the task
-// it was running when its activity read `seen` (it waits on handoff_mu if it tries to leave);
-// false, without running `fn`, when that thread has moved on or the fence is not offered.
-template <class Fn>
-bool with_owner_held(Worker& w, std::uint32_t seen, Fn&& fn) {
-  if (!process_fence_available()) return false;
-  std::lock_guard lock(w.handoff_mu);
-  // relaxed: ordered by the fence below.
-  w.handoff.fetch_or(Worker::kHandoffBit, std::memory_order_relaxed);
-  process_fence();
-  // acquire: pairs with the owner's release stores of activity.
-  const bool held = w.activity.load(std::memory_order_acquire) == seen;
-  if (held) fn();
-  // release: pairs with enter_scheduler()'s acquire load of the flag.
-  w.handoff.fetch_and(~Worker::kHandoffBit, std::memory_order_release);
-  return held;
-}
-
 // Whether thread `tid` of this process sleeps in the kernel (a blocking system call, a
 // page fault being served), from its state in /proc: 'R' is running or waiting for a CPU,
 // whatever the load. A thread whose state cannot be read counts as not sleeping.
@@ -108,6 +90,24 @@ std::int64_t now_ns() noexcept {
 }
 
 }  // namespace
+
+// The hand-off handshake (monitor.hpp): runs `fn` while `w`'s thread is kept inside the task
+// it was running when its activity read `seen` (it waits on handoff_mu if it tries to leave);
+// false, without running `fn`, when that thread has moved on or the fence is not offered.
+template <class Fn>
+bool Monitor::with_owner_held(Worker& w, std::uint32_t seen, Fn&& fn) {
+  if (!process_fence_available()) return false;
+  std::lock_guard lock(w.handoff_mu);
+  // relaxed: ordered by the fence below.
+  w.handoff.fetch_or(Worker::kHandoffBit, std::memory_order_relaxed);
+  process_fence();
+  // acquire: pairs with the owner's release stores of activity.
+  const bool held = w.activity.load(std::memory_order_acquire) == seen;
+  if (held) fn();
+  // release: pairs with enter_scheduler()'s acquire load of the flag.
+  w.handoff.fetch_and(~Worker::kHandoffBit, std::memory_order_release);
+  return held;
+}
 
 std::size_t spares_wanted(std::size_t roles, std::size_t free_threads, std::size_t stuck_blocked,
                           std::size_t stuck_computing, std::size_t cpus) noexcept {
@@ -250,7 +250,7 @@ bool Monitor::watch_workers(std::int64_t now) {
     Seen& s = seen_[i];
     // acquire: pairs with the owner's release stores (Worker::leave_scheduler()).
     const std::uint32_t a = w.activity.load(std::memory_order_acquire);
-    if (w.is_spare && w.spare_state.load(std::memory_order_acquire) != Worker::kSpareActive) {
+    if (w.is_spare() && w.spare_state.load(std::memory_order_acquire) != Worker::kSpareActive) {
       s = Seen{a, now};
       continue;
     }
@@ -356,21 +356,22 @@ void Monitor::stall_report(Worker& w, std::uint32_t seen_activity, std::int64_t 
   std::string who;
   // The owner stays inside its task while its record is read.
   with_owner_held(w, seen_activity, [&] {
-    if (w.current_fiber == nullptr) return;
-    const TaskCore* core = w.current_fiber->task;
+    if (w.current_fiber() == nullptr) return;
+    const TaskCore* core = w.current_fiber()->task;
     const TaskInfo info = sched_.registry().describe_live(*core);
     std::ostringstream out;
     out << "task " << info.id;
     if (!info.name.empty()) out << " \"" << info.name << '"';
     out << " (spawned at " << info.file << ':' << info.line << ')';
     who = out.str();
-    if (trace::on()) trace::record(trace::Event::stall, core, static_cast<std::uint32_t>(w.index));
+    if (trace::on())
+      trace::record(trace::Event::stall, core, static_cast<std::uint32_t>(w.index()));
   });
   if (who.empty()) who = "a task";
   const std::string frames = thread_backtrace(w.native_thread_, std::chrono::milliseconds(100));
   last_report_ns_ = now;
   std::ostringstream line;
-  line << "spindle: stall: " << who << " has held worker " << w.index << " for "
+  line << "spindle: stall: " << who << " has held worker " << w.index() << " for "
        << held_ns / 1'000'000 << " ms without returning to the scheduler";
   if (reports_suppressed_ != 0) {
     line << " (" << reports_suppressed_ << " more stall(s) not reported)";

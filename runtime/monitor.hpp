@@ -101,6 +101,10 @@ class Monitor {
   bool serve_timers(std::int64_t now_ns);
   bool serve_poller(std::int64_t now_ns);
   bool watch_workers(std::int64_t now_ns);
+  // The hand-off handshake: runs `fn` while `w`'s thread is kept inside the task it was
+  // running when its activity read `seen`; false, without running `fn`, when it has moved on.
+  template <class Fn>
+  bool with_owner_held(Worker& w, std::uint32_t seen, Fn&& fn);
   bool take_queues(Worker& w, std::uint32_t seen_activity);
   void balance_spares(std::size_t stuck, std::size_t stuck_computing);
   void stall_report(Worker& w, std::uint32_t seen_activity, std::int64_t held_ns);

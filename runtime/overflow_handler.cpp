@@ -34,7 +34,7 @@ void write_all(const char* s, std::size_t n) {
 
 void on_segv(int sig, siginfo_t* info, void* uctx) {
   Worker* w = Worker::current();
-  Fiber* f = w != nullptr ? w->current_fiber : nullptr;
+  Fiber* f = w != nullptr ? w->current_fiber() : nullptr;
   auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
   if (f != nullptr) {
     auto low = reinterpret_cast<std::uintptr_t>(f->stack.low);

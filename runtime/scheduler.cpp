@@ -152,7 +152,7 @@ std::atomic<void (*)()> g_exclusive_claim_hook{nullptr};
 void Scheduler::make_runnable_slow(Fiber* f, Worker* w) {
   if (trace::on()) [[unlikely]]
     trace::record(trace::Event::unpark, f->task);
-  if (w != nullptr && &w->sched == this) {
+  if (w != nullptr && &w->scheduler() == this) {
     make_runnable_here(f, *w);
     return;
   }
@@ -175,7 +175,7 @@ void Scheduler::make_runnable_slow(Fiber* f, Worker* w) {
 
 void Scheduler::spawn(TaskCore* core) {
   Worker* w = Worker::current();
-  if (w != nullptr && &w->sched != this) w = nullptr;
+  if (w != nullptr && &w->scheduler() != this) w = nullptr;
   if (sim_ != nullptr && w == nullptr && SimCore::current() != sim_) {
     throw std::logic_error(
         "spindle: spawn onto a testing::Simulation from outside it (another thread or runtime); "
@@ -196,10 +196,10 @@ void Scheduler::spawn(TaskCore* core) {
     core->spawned_at = stamp_now();
     // The worker is at hand on the common path; current_fiber() finds a parent running in
     // another runtime.
-    Fiber* parent = w != nullptr ? w->current_fiber : current_fiber();
+    Fiber* parent = w != nullptr ? w->current_fiber() : current_fiber();
     if (parent != nullptr) core->parent_id = parent->task->id;
   }
-  registry_.add(core, w != nullptr ? w->index : registry_.outside_shard());
+  registry_.add(core, w != nullptr ? w->index() : registry_.outside_shard());
   if (trace::on()) [[unlikely]]
     trace::record(trace::Event::spawn, core);
   if (w != nullptr) {

@@ -102,7 +102,7 @@ class Scheduler {
   void make_runnable(Fiber* f, Worker* w) {
     // The common case, a worker of this runtime waking a task (a channel hand-off), stays
     // small enough to inline into Waiter::wake(); the rest is out of line.
-    if (w == nullptr || &w->sched != this || trace::on()) [[unlikely]] {
+    if (w == nullptr || &w->scheduler() != this || trace::on()) [[unlikely]] {
       make_runnable_slow(f, w);
       return;
     }

@@ -18,22 +18,22 @@ constexpr auto kSpareLinger = std::chrono::seconds(10);
 
 void Worker::hand_back_queues() {
   if (spinning_) stop_spinning();
-  if (Fiber* f = take_runnext()) sched.requeue(f);
-  while (Fiber* f = deque.pop()) sched.requeue(f);
-  while (Fiber* f = pop_yield()) sched.requeue(f);
+  if (Fiber* f = take_runnext()) sched_.requeue(f);
+  while (Fiber* f = deque.pop()) sched_.requeue(f);
+  while (Fiber* f = pop_yield()) sched_.requeue(f);
 }
 
 bool Worker::spare_wait() {
   // relaxed: the request is answered by the state change below, which the monitor reads.
   retire.store(false, std::memory_order_relaxed);
-  sched.registry().sweep(index);
+  sched_.registry().sweep(index_);
   std::uint32_t state = kSpareActive;
   // acq_rel: release publishes the emptied queues to the monitor's next activation; the
   // exchange fails only when teardown stored kSpareStop.
   if (!spare_state.compare_exchange_strong(state, kSpareDormant, std::memory_order_acq_rel)) {
     return false;
   }
-  sched.spare_retired();
+  sched_.spare_retired();
   CoarseClockHold::release();  // dormant: the coarse clock may stop
   const TimePoint give_up = Clock::now() + kSpareLinger;
   for (;;) {

@@ -109,7 +109,7 @@ Fiber* Scheduler::start_fiber(Worker* w, TaskCore* core) noexcept {
   } catch (...) {
     core->fail(std::current_exception());
     note_task_failure(*core);
-    if (registry_.finish(core, w->index)) core->release();
+    if (registry_.finish(core, w->index())) core->release();
     task_finished(*w);
     return nullptr;
   }

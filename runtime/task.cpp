@@ -101,7 +101,7 @@ void TaskCore::finish() noexcept {
 
 Scheduler* current_scheduler() noexcept {
   Worker* w = Worker::current();
-  return w != nullptr ? &w->sched : nullptr;
+  return w != nullptr ? &w->scheduler() : nullptr;
 }
 
 void spawn_core(Scheduler* sched, TaskCore* core) {
@@ -124,7 +124,7 @@ bool in_task() noexcept { return detail::current_fiber() != nullptr; }
 void set_task_name(std::string_view name) {
   detail::Fiber* f = detail::current_fiber();
   if (f == nullptr) throw std::logic_error("spindle::set_task_name called outside any task");
-  f->sched->registry().set_name(f->task, name, detail::Worker::current()->index);
+  f->sched->registry().set_name(f->task, name, detail::Worker::current()->index());
 }
 
 std::uint64_t current_task_id() noexcept {
@@ -134,11 +134,12 @@ std::uint64_t current_task_id() noexcept {
 
 void yield() {
   detail::Worker* w = detail::Worker::current();
-  if (w == nullptr || w->current_fiber == nullptr) {
+  if (w == nullptr || w->current_fiber() == nullptr) {
     std::this_thread::yield();
     return;
   }
-  if (w->sched.shutting_down() && std::uncaught_exceptions() == 0) throw detail::ForcedUnwind{};
+  if (w->scheduler().shutting_down() && std::uncaught_exceptions() == 0)
+    throw detail::ForcedUnwind{};
   w->yield_current();
 }
 

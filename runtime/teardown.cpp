@@ -124,8 +124,9 @@ void Scheduler::unwind_all() {
 
 LeakReport Scheduler::leaks(std::chrono::nanoseconds grace, const LeakOptions* filter) const {
   const TaskCore* self = nullptr;
-  if (Worker* w = Worker::current(); w != nullptr && &w->sched == this && w->current_fiber) {
-    self = w->current_fiber->task;
+  if (Worker* w = Worker::current();
+      w != nullptr && &w->scheduler() == this && w->current_fiber()) {
+    self = w->current_fiber()->task;
   }
   const auto until = Clock::now() + grace;
   const FrameRequest frames{.filter = filter};
@@ -169,7 +170,7 @@ void Scheduler::report_leaks_at_teardown() {
 
 Scheduler::~Scheduler() {
   Worker* self = Worker::current();
-  if (self != nullptr && &self->sched == this) {
+  if (self != nullptr && &self->scheduler() == this) {
     std::fputs("spindle: fatal error: a Runtime was destroyed from one of its own tasks\n", stderr);
     std::abort();
   }

@@ -56,7 +56,7 @@ TimerHeap& process_timers() {
 void timer_add(TimerNode& node) {
   Worker* w = Worker::current();
   if (w != nullptr) {
-    w->sched.timers().add(node);
+    w->scheduler().timers().add(node);
   } else {
     process_timers().add(node);
   }

@@ -137,7 +137,7 @@ bool Waiter::wake() noexcept {
   // (a select's claim word, or a plain operation's under the channel lock it parked
   // holding), so a worker of the fiber's runtime may claim the fiber with a plain store.
   Worker* const w = Worker::current_here();  // wake() never switches
-  const bool mine = s == kParkedExclusive && w != nullptr && &w->sched == f->sched
+  const bool mine = s == kParkedExclusive && w != nullptr && &w->scheduler() == f->sched
                         ? f->sched->claim_parked_exclusive(f, *w)
                         : Scheduler::claim_parked(f);
   // release: publishes the waker's writes; the owner reads kNotified after it resumes, and

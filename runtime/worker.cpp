@@ -84,7 +84,7 @@ void fiber_entry(void* arg) {
   if (trace::on()) [[unlikely]]
     trace::record(trace::Event::exit, core);
   core->fiber.store(nullptr, std::memory_order_relaxed);  // relaxed: diagnostics only
-  if (f->sched->registry().finish(core, w->index)) core->release();
+  if (f->sched->registry().finish(core, w->index())) core->release();
   w->exit_current();
 }
 
@@ -101,18 +101,18 @@ __attribute__((noinline)) Worker* Worker::current() noexcept {
 Fiber* current_fiber() noexcept {
   Worker* w = tl_worker;
   asm volatile("" : "+r"(w));
-  return w != nullptr ? w->current_fiber : nullptr;
+  return w != nullptr ? w->current_fiber() : nullptr;
 }
 
 Worker::Worker(Scheduler& s, std::size_t i, bool spare)
-    : sched(s),
-      index(i),
-      is_spare(spare),
+    : sched_(s),
+      index_(i),
+      is_spare_(spare),
       rng_(static_cast<std::uint32_t>(i) * 2654435761u + 0x9e3779b9u) {}
 
 void Worker::prepare() {
-  seen_.assign(sched.all_workers().size(), Sightings{});
-  solo_ = sched.worker_count() == 1 && !is_spare;
+  seen_.assign(sched_.all_workers().size(), Sightings{});
+  solo_ = sched_.worker_count() == 1 && !is_spare_;
   runnext.set_mode(solo_                       ? RunnextSlot::Mode::solo
                    : process_fence_available() ? RunnextSlot::Mode::plain
                                                : RunnextSlot::Mode::exchange);
@@ -144,11 +144,11 @@ void Worker::loop() {
   // themselves to it (solo_worker.hpp).
   if (solo_ && process_fence_available()) t_solo_worker_tag = this;
   san_ = san::for_current_thread();
-  trace::name_thread(sched.id(), index);
+  trace::name_thread(sched_.id(), index_);
   for (;;) {
     // relaxed: a request; the spare's own queues are what it hands back, and the monitor
     // reads nothing the spare writes before the flag.
-    if (is_spare && retire.load(std::memory_order_relaxed)) [[unlikely]] {
+    if (is_spare_ && retire.load(std::memory_order_relaxed)) [[unlikely]] {
       hand_back_queues();
       if (!spare_wait()) break;
       continue;
@@ -158,15 +158,15 @@ void Worker::loop() {
       run(f);
       continue;
     }
-    if (sched.stopping()) break;
+    if (sched_.stopping()) break;
     idle();
   }
-  if (is_spare) hand_back_queues();
+  if (is_spare_) hand_back_queues();
   // Free the private stack cache into the shared pool, which teardown unmaps.
   while (free_fibers != nullptr) {
     Fiber* f = free_fibers;
     free_fibers = f->next;
-    sched.release_fiber(nullptr, f);
+    sched_.release_fiber(nullptr, f);
   }
   t_solo_worker_tag = nullptr;
   tl_worker = nullptr;
@@ -191,10 +191,10 @@ void Worker::run_simulated(const std::function<bool()>& stop) {
 void Worker::run(Fiber* item) {
   Fiber* f = item;
   if (is_unstarted(item)) {
-    f = sched.start_fiber(this, unstarted_task(item));
+    f = sched_.start_fiber(this, unstarted_task(item));
     if (f == nullptr) return;  // no stack: the task failed with the error instead
   }
-  current_fiber = f;
+  current_fiber_ = f;
   // relaxed: only this worker looks at a running fiber's state until it switches back.
   f->run_state.store(Fiber::kRunning, std::memory_order_relaxed);
   if (trace::on()) [[unlikely]]
@@ -203,7 +203,7 @@ void Worker::run(Fiber* item) {
   f->worker = this;
   context_switch(sched_ctx_, f->ctx);
   san::after_switch(san_);
-  current_fiber = nullptr;
+  current_fiber_ = nullptr;
   complete_switch();
 }
 
@@ -260,7 +260,7 @@ void Worker::complete_switch() {
     }
     case Action::exit:
       if (sim != nullptr) sim->on_exit(f);
-      sched.release_fiber(this, f);
+      sched_.release_fiber(this, f);
       Scheduler::task_finished(*this);
       break;
     case Action::none:
@@ -275,7 +275,7 @@ void Worker::complete_switch() {
 
 void Worker::run_flagged_timers() {
   handoff.fetch_and(~kTimersBit, std::memory_order_relaxed);  // relaxed: as above
-  sched.timers().run_due(Clock::now(), TimerHeap::Order::latest_first);
+  sched_.timers().run_due(Clock::now(), TimerHeap::Order::latest_first);
 }
 
 void Worker::trace_switch_out(Fiber* f, Action a) noexcept {
@@ -315,10 +315,11 @@ void Worker::trace_switch_out(Fiber* f, Action a) noexcept {
       if (next != nullptr) ++runnext_streak_;
     }
     if (next == nullptr) next = find_local(false);
-    if (next != nullptr && is_unstarted(next)) next = sched.start_fiber(this, unstarted_task(next));
+    if (next != nullptr && is_unstarted(next))
+      next = sched_.start_fiber(this, unstarted_task(next));
   }
   if (next != nullptr) {
-    current_fiber = next;
+    current_fiber_ = next;
     // relaxed: as in run().
     next->run_state.store(Fiber::kRunning, std::memory_order_relaxed);
     if (trace::on()) [[unlikely]]
@@ -341,16 +342,16 @@ void Worker::park_current(Waiter& w, SpinLock* release) {
   // (coarse_clock.hpp says how much at most). relaxed: diagnostics, ordered for readers by
   // the release store of kParked after the switch, like describe_park()'s stores.
   if constexpr (kTrackTasks)
-    current_fiber->parked_at.store(park_clock_.stamp(), std::memory_order_relaxed);
+    current_fiber_->parked_at.store(park_clock_.stamp(), std::memory_order_relaxed);
   action_waiter_ = &w;
   action_lock_ = release;
-  switch_out(current_fiber, Action::park, false);
+  switch_out(current_fiber_, Action::park, false);
 }
 
-void Worker::yield_current() { switch_out(current_fiber, Action::yield, false); }
+void Worker::yield_current() { switch_out(current_fiber_, Action::yield, false); }
 
 void Worker::exit_current() {
-  switch_out(current_fiber, Action::exit, true);
+  switch_out(current_fiber_, Action::exit, true);
   std::fputs("spindle: internal error: a finished fiber was resumed\n", stderr);
   std::abort();
 }
@@ -433,18 +434,18 @@ Fiber* Worker::find_global() {
   // them waits behind the spawns and hand-offs in the injection queue. The rest of the batch
   // goes onto the deque latest first, so the owner pops it in the order it came.
   Fiber* batch[kWakeupBatch];
-  const std::size_t n = sched.wakeups().try_dequeue_bulk(batch, kWakeupBatch);
+  const std::size_t n = sched_.wakeups().try_dequeue_bulk(batch, kWakeupBatch);
   if (n > 0) {
     for (std::size_t i = n - 1; i > 0; --i) {
       san::consume(batch[i]);
       deque.push(batch[i]);
     }
-    if (n > 1) sched.notify_work(this);
+    if (n > 1) sched_.notify_work(this);
     san::consume(batch[0]);
     return batch[0];
   }
   Fiber* f = nullptr;
-  if (sched.injection().try_dequeue(f)) {
+  if (sched_.injection().try_dequeue(f)) {
     san::consume(f);
     return f;
   }
@@ -457,8 +458,8 @@ Fiber* Worker::find_local(bool poll_global) {
   if (poll_global && (tick_ % kGlobalPollInterval == 0 || ++tick_ % kGlobalPollInterval == 0)) {
     ++tick_;
     // Due timers too (also without the monitor's request): the coarse clock is a load.
-    if (sched.timers().next_deadline_ns() <= coarse_now_ns()) {
-      sched.timers().run_due(Clock::now(), TimerHeap::Order::latest_first);
+    if (sched_.timers().next_deadline_ns() <= coarse_now_ns()) {
+      sched_.timers().run_due(Clock::now(), TimerHeap::Order::latest_first);
     }
     // Fairness: neither outside spawns nor yielded tasks wait behind a busy local queue.
     if (Fiber* f = find_global()) return f;
@@ -498,7 +499,7 @@ bool Worker::waited_long_enough(Sighting& seen, std::uint64_t key,
 }
 
 Fiber* Worker::steal_from(Worker& victim, bool look_at_runnext) {
-  Sightings& seen = seen_[victim.index];
+  Sightings& seen = seen_[victim.index_];
   const std::size_t available = victim.deque.size_hint();
   // A single task behind a busy owner is, as often as not, the partner of the task running
   // there (woken a moment ago, about to run when it parks): taking it splits the pair across
@@ -517,7 +518,7 @@ Fiber* Worker::steal_from(Worker& victim, bool look_at_runnext) {
       if (trace::on()) [[unlikely]] {
         trace::record(trace::Event::steal,
                       is_unstarted(first) ? unstarted_task(first) : first->task,
-                      static_cast<std::uint32_t>(victim.index));
+                      static_cast<std::uint32_t>(victim.index_));
       }
       // Steal half: one trip across the cache-line boundary buys work for a while.
       for (std::size_t k = 1; k < available / 2; ++k) {
@@ -548,17 +549,17 @@ Fiber* Worker::steal_from(Worker& victim, bool look_at_runnext) {
 Fiber* Worker::find_work(bool look_at_runnext) {
   if (sim != nullptr) return sim->next();
   if (Fiber* f = find_local(true)) return f;
-  TimerHeap& timers = sched.timers();
+  TimerHeap& timers = sched_.timers();
   if (timers.next_deadline_ns() != TimerHeap::kNever &&
       timers.run_due(Clock::now(), TimerHeap::Order::latest_first) > 0) {
     if (Fiber* f = find_local(true)) return f;
   }
   // Sockets became ready? (Non-blocking; skipped while a sleeper blocks in epoll_wait.)
-  if (Poller* p = sched.poller_if_any(); p != nullptr && p->poll_now() > 0) {
+  if (Poller* p = sched_.poller_if_any(); p != nullptr && p->poll_now() > 0) {
     if (Fiber* f = find_local(true)) return f;
   }
-  auto& all = sched.all_workers();
-  const std::size_t n = sched.victim_count();
+  auto& all = sched_.all_workers();
+  const std::size_t n = sched_.victim_count();
   if (n > 1) {
     const std::size_t start = next_random() % n;
     for (int pass = 0; pass < 2; ++pass) {

@@ -113,10 +113,33 @@ class Worker {
   /// simulation has nothing left to run (see SimCore).
   void run_simulated(const std::function<bool()>& stop);
 
-  Scheduler& sched;
-  const std::size_t index;
-  const bool is_spare;
-  Fiber* current_fiber = nullptr;
+  Scheduler& scheduler() const noexcept { return sched_; }
+  /// This worker's place in Scheduler::all_workers() (the workers, then the spares).
+  std::size_t index() const noexcept { return index_; }
+  bool is_spare() const noexcept { return is_spare_; }
+  /// The fiber this worker runs now, or nullptr in scheduler code.
+  Fiber* current_fiber() const noexcept { return current_fiber_; }
+
+  // Requests from the monitor in `handoff` (below): kHandoffBit while it takes this worker's
+  // queued tasks (under handoff_mu); kTimersBit when a timer is due, which the worker fires
+  // once its current switch has landed (complete_switch()).
+  static constexpr std::uint32_t kHandoffBit = 1, kTimersBit = 2;
+  // States of a spare (spare_state, below).
+  static constexpr std::uint32_t kSpareExited = 0, kSpareDormant = 1, kSpareActive = 2,
+                                 kSpareStop = 3;
+
+ private:
+  // The scheduler owns its workers' queues and idle state (spawn, the stack pool, the idle
+  // set, teardown); the monitor takes a stuck worker's queues under the hand-off handshake;
+  // the poller's idle wait reads the wake flag. Nothing else reaches inside.
+  friend class Scheduler;
+  friend class Monitor;
+  friend class Poller;
+
+  Scheduler& sched_;
+  const std::size_t index_;
+  const bool is_spare_;
+  Fiber* current_fiber_ = nullptr;
   // Set when this is the one worker of a testing::Simulation: run queues, the choice of the
   // next fiber and timers all go through it, on the thread that drives the simulation.
   SimCore* sim = nullptr;
@@ -150,23 +173,17 @@ class Worker {
   // read by the monitor; `handoff` is raised by the monitor, under `handoff_mu`, while it
   // takes this worker's queued tasks.
   alignas(64) std::atomic<std::uint32_t> activity{1};
-  // Requests from the monitor: kHandoffBit while it takes this worker's queued tasks (under
-  // handoff_mu); kTimersBit when a timer is due, which the worker fires once its current
-  // switch has landed (complete_switch()). One load per switch tests both, on this line.
-  static constexpr std::uint32_t kHandoffBit = 1, kTimersBit = 2;
+  // The monitor's requests (kHandoffBit, kTimersBit above). One load per switch tests both,
+  // on this line.
   std::atomic<std::uint32_t> handoff{0};
   std::mutex handoff_mu;
   // Spares only, and the futex word a dormant spare waits on: kSpareExited while it has no
   // thread (at first, and after it lingered dormant for long), kSpareDormant while its thread
   // waits to be needed, kSpareActive while it runs tasks, kSpareStop at teardown.
-  static constexpr std::uint32_t kSpareExited = 0, kSpareDormant = 1, kSpareActive = 2,
-                                 kSpareStop = 3;
   std::atomic<std::uint32_t> spare_state{kSpareExited};
   // Raised by the monitor when a spare is no longer needed; the spare drops it as it retires.
   std::atomic<bool> retire{false};
 
- private:
-  friend class Monitor;
   enum class Action : std::uint8_t { none, park, yield, exit };
 
   void loop();

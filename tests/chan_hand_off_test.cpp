@@ -104,7 +104,7 @@ void teardown_during_claim(Receive receive) {
     if (g_in_claim.exchange(true)) return;  // only the first claim is stalled
     // Until ~Runtime has given up waiting for quiet (a second) and begun unwinding, then
     // long enough for a teardown that did not wait to claim the receiver itself.
-    const spindle::detail::Scheduler& sched = spindle::detail::Worker::current()->sched;
+    const spindle::detail::Scheduler& sched = spindle::detail::Worker::current()->scheduler();
     while (!sched.shutting_down()) std::this_thread::sleep_for(1ms);
     std::this_thread::sleep_for(100ms);
   });

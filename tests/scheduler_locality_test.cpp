@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::size_t worker_index() { return spindle::detail::Worker::current()->index; }
+std::size_t worker_index() { return spindle::detail::Worker::current()->index(); }
 
 // Spins without yielding (a long computation, as the scheduler sees it) until `flag` is set
 // or the limit passes; returns whether the flag came.

@@ -264,7 +264,7 @@ TEST(SchedulerStress, RunnextStealsRaceTheOwnersOwnTake) {
         spindle::Chan<int> back;
         auto partner = spindle::spawn([&, to, back]() mutable {
           while (auto from = to.recv()) {
-            if (*from != spindle::detail::Worker::current()->index) moved.fetch_add(1);
+            if (*from != spindle::detail::Worker::current()->index()) moved.fetch_add(1);
             received.fetch_add(1);
             back.send(1);
           }
@@ -273,7 +273,7 @@ TEST(SchedulerStress, RunnextStealsRaceTheOwnersOwnTake) {
         long n = 0;
         const auto until = std::chrono::steady_clock::now() + 300ms;
         while (std::chrono::steady_clock::now() < until) {
-          to.send(spindle::detail::Worker::current()->index);  // partner -> our runnext
+          to.send(spindle::detail::Worker::current()->index());  // partner -> our runnext
           // Compute for 0..8 us without parking: the partner waits in runnext meanwhile.
           const auto stop =
               std::chrono::steady_clock::now() + std::chrono::nanoseconds(rng() % 8000);

@@ -28,10 +28,10 @@ spindle::Options quiet(std::size_t workers) {
       .workers = workers, .on_leak = spindle::LeakPolicy::ignore, .leak_check_wait = 20ms};
 }
 
-std::size_t worker_index() { return spindle::detail::Worker::current()->index; }
+std::size_t worker_index() { return spindle::detail::Worker::current()->index(); }
 
 spindle::detail::TaskRegistry& registry() {
-  return spindle::detail::Worker::current()->sched.registry();
+  return spindle::detail::Worker::current()->scheduler().registry();
 }
 
 // Keeps the worker busy for a while (without yielding), so the other worker steals work.
