@@ -2,7 +2,9 @@
 #include "runtime/monitor.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,6 +52,14 @@ constexpr std::int64_t kPollEveryNs = 1'000'000;
 constexpr std::int64_t kIdleLingerNs = 20'000'000;
 // Stall reports: at most one per this interval (the rest are counted and summarised).
 constexpr std::int64_t kReportEveryNs = 1'000'000'000;
+
+// CPU time used so far by thread `t`, or -1 if it cannot be read.
+std::int64_t thread_cpu_ns(pthread_t t) noexcept {
+  clockid_t clock;
+  timespec ts{};
+  if (pthread_getcpuclockid(t, &clock) != 0 || clock_gettime(clock, &ts) != 0) return -1;
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 // Whether thread `tid` of this process sleeps in the kernel (a blocking system call, a
 // page fault being served), from its state in /proc: 'R' is running or waiting for a CPU,
@@ -266,10 +276,23 @@ bool Monitor::watch_workers(std::int64_t now) {
       counters_.stalls.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
       stall_report(w, a, held);
     }
-    if (held < kStuckAfterNs) continue;
+    const std::int64_t cpu = thread_cpu_ns(w.native_thread_);
+    if (held < kStuckAfterNs) {
+      s.cpu_ns = cpu;
+      s.cpu_at_ns = now;
+      continue;
+    }
     s.stuck = true;
     ++stuck;
-    if (!thread_sleeps(w.tid_)) ++computing;
+    // Blocked: asleep in the kernel now, and it used less than 1/16 of the time since the
+    // last look. Either alone misleads: a computing thread sleeps too, briefly (a page fault
+    // waiting for the address-space lock, a contended mutex), and one that waits for a CPU on
+    // a loaded machine uses little CPU time but is runnable, not asleep.
+    const bool blocked = thread_sleeps(w.tid_) && s.cpu_ns >= 0 && cpu >= 0 && now > s.cpu_at_ns &&
+                         (cpu - s.cpu_ns) * 16 < now - s.cpu_at_ns;
+    if (!blocked) ++computing;
+    s.cpu_ns = cpu;
+    s.cpu_at_ns = now;
     if (take_queues(w, a)) acted = true;
   }
   balance_spares(stuck, computing);

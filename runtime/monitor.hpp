@@ -91,6 +91,10 @@ class Monitor {
   struct Seen {
     std::uint32_t activity = 0;
     std::int64_t since_ns = 0;
+    // The thread's CPU time at the last look that found it inside this task, and when; -1
+    // until one did. Tells a thread in a blocking call from a computing one (watch_workers()).
+    std::int64_t cpu_ns = -1;
+    std::int64_t cpu_at_ns = 0;
     bool stuck = false;
     bool reported = false;
   };
