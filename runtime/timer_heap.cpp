@@ -115,8 +115,8 @@ std::size_t TimerHeap::run_due(TimePoint now, Order order) {
   // wakes a task puts it in that worker's runnext slot and pushes the one it displaces onto
   // the deque, so firing in reverse leaves the earliest task in runnext and the rest popping
   // in deadline order. Any other thread fires them earliest first: what they wake goes
-  // through the runtime's queue of outside wake-ups, first in, first out. Either way sleepers due together wake
-  // in the order of their deadlines.
+  // through the runtime's queue of outside wake-ups, first in, first out. Either way sleepers due
+  // together wake in the order of their deadlines.
   struct Due {
     TimerNode* node;
     bool self_deleting;
