@@ -53,6 +53,15 @@ void ping_pong_pair(std::atomic<bool>& stop, spindle::WaitGroup& wg) {
   });
 }
 
+// The CPUs this process may run on (its affinity mask), as the monitor counts them; 0 if
+// the mask cannot be read.
+std::size_t usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
+  return static_cast<std::size_t>(CPU_COUNT(&set));
+}
+
 int count_sleeps(int n, std::chrono::milliseconds each) {
   int woke = 0;
   for (int i = 0; i < n; ++i) {
@@ -155,10 +164,8 @@ TEST(Liveness, SparesStandInForBlockedThreadsAndForComputingOnesOnlyOnASpareCpu)
 // every CPU has a thread to run, so no spare starts (it could only take turns with them);
 // the computing worker's queued tasks still move to the free ones.
 TEST(Liveness, NoSpareBesideAComputingTaskWhenTheOtherWorkersKeepEveryCpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
-  const auto cpus = static_cast<std::size_t>(CPU_COUNT(&set));
+  const std::size_t cpus = usable_cpus();
+  ASSERT_GT(cpus, 0u);
   if (cpus < 2) GTEST_SKIP() << "one CPU: the computing worker leaves no other worker free";
   spindle::Runtime rt{spindle::Options{.workers = cpus}};
   rt.block_on([&] {
@@ -174,10 +181,8 @@ TEST(Liveness, NoSpareBesideAComputingTaskWhenTheOtherWorkersKeepEveryCpu) {
 // The same runtime with a task in a blocking system call instead: that thread uses no CPU,
 // so its role gets a spare although the other workers are free.
 TEST(Liveness, SpareStandsInForAThreadInABlockingCallEvenWhenOthersAreFree) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
-  const auto cpus = static_cast<std::size_t>(CPU_COUNT(&set));
+  const std::size_t cpus = usable_cpus();
+  ASSERT_GT(cpus, 0u);
   spindle::Runtime rt{spindle::Options{.workers = cpus}};
   rt.block_on([&] {
     spindle::Task<void> blocked =
