@@ -46,7 +46,7 @@ TEST(ApiSnippet, RuntimeAndTasks) {
   spindle::sleep_for(1ms);  // outside a task: parks the thread
   static_assert(std::is_same_v<spindle::TimePoint, spindle::Clock::time_point>);
   static_assert(spindle::Clock::is_steady);
-  EXPECT_THROW(spindle::spawn([] {}), std::logic_error);
+  EXPECT_THROW(static_cast<void>(spindle::spawn([] {})), std::logic_error);
 }
 
 TEST(ApiSnippet, LeakAndDeadlockDetection) {

@@ -39,8 +39,10 @@ TEST(Result, HoldsAnErrorAndValueThrowsSystemErrorWithIt) {
 }
 
 TEST(Result, FailureNeedsANonZeroCode) {
-  EXPECT_THROW(spindle::Result<int>::failure(std::error_code{}), std::invalid_argument);
-  EXPECT_THROW(spindle::Result<void>::failure(std::error_code{}), std::invalid_argument);
+  EXPECT_THROW(static_cast<void>(spindle::Result<int>::failure(std::error_code{})),
+               std::invalid_argument);
+  EXPECT_THROW(static_cast<void>(spindle::Result<void>::failure(std::error_code{})),
+               std::invalid_argument);
 }
 
 TEST(Result, MoveOnlyValuesAndVoid) {

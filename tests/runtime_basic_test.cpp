@@ -63,7 +63,7 @@ TEST(Runtime, JoinFromPlainThread) {
 }
 
 TEST(Runtime, SpawnOutsideTaskThrowsLogicError) {
-  EXPECT_THROW(spindle::spawn([] {}), std::logic_error);
+  EXPECT_THROW(static_cast<void>(spindle::spawn([] {})), std::logic_error);
 }
 
 TEST(Runtime, JoinTwiceThrows) {

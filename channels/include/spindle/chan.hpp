@@ -164,7 +164,7 @@ class Chan {
   /// Receives a value, waiting for one. std::nullopt once the channel is closed and drained.
   std::optional<T> recv() const { return detail::chan_recv(state_.get()); }
   /// Receives without waiting: std::nullopt if nothing is ready (or closed and drained).
-  std::optional<T> try_recv() const { return try_recv_impl(state_.get()); }
+  [[nodiscard]] std::optional<T> try_recv() const { return try_recv_impl(state_.get()); }
 
   /// Closes the channel: waiting and later senders get ChannelClosed; receivers drain what
   /// is buffered, then get std::nullopt.
@@ -322,7 +322,7 @@ class RecvChan {
   /// As Chan::recv: waits for a value; std::nullopt once the channel is closed and drained.
   std::optional<T> recv() const { return detail::chan_recv(state_.get()); }
   /// As Chan::try_recv: std::nullopt if nothing is ready (or closed and drained).
-  std::optional<T> try_recv() const { return Chan<T>::try_recv_impl(state_.get()); }
+  [[nodiscard]] std::optional<T> try_recv() const { return Chan<T>::try_recv_impl(state_.get()); }
   /// Values buffered right now (0 for unbuffered and nil channels), as Chan::size.
   std::size_t size() const noexcept { return state_ ? state_->size() : 0; }
   /// The channel's capacity (0 for unbuffered and nil channels), as Chan::capacity.

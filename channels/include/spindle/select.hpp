@@ -333,8 +333,8 @@ std::size_t select(Cases&&... cases) {
 /// }
 /// @endcode
 template <class T, class... Extra>
-std::pair<std::size_t, std::optional<T>> select_recv(const std::vector<RecvChan<T>>& chans,
-                                                     Extra&&... extra) {
+[[nodiscard]] std::pair<std::size_t, std::optional<T>> select_recv(
+    const std::vector<RecvChan<T>>& chans, Extra&&... extra) {
   static_assert((detail::IsSelectCase<std::remove_cvref_t<Extra>>::value && ...),
                 "spindle::select_recv: every extra argument must be spindle::on_recv(...), "
                 "spindle::on_send(...) or spindle::on_default(...)");

@@ -29,7 +29,7 @@ namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 /// Unlike std::expected, a failure always carries a non-zero error code. A Result is a plain
 /// value: like any other object, one instance must not be modified by two threads at once.
 template <class T>
-class Result {
+class [[nodiscard]] Result {
   static_assert(!std::is_reference_v<T>, "Result<T&> is not supported");
   static_assert(!std::is_same_v<std::remove_cv_t<T>, std::error_code>,
                 "Result<std::error_code> would be ambiguous");
@@ -118,7 +118,7 @@ class Result {
 
 /// Success or an error, with nothing to carry on success.
 template <>
-class Result<void> {
+class [[nodiscard]] Result<void> {
  public:
   /// No value: success carries nothing.
   using value_type = void;

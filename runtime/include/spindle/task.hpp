@@ -28,12 +28,12 @@ namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 /// int v = t.join();   // 42; rethrows what the task threw
 /// @endcode
 template <class T>
-class Task {
+class [[nodiscard("a Task that is neither joined nor detached is reported as never joined")]] Task {
  public:
   /// An empty handle (as after a move): join() and detach() throw.
   Task() noexcept = default;
   /// Takes over `other`'s task; `other` becomes empty.
-  Task(Task&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
+  Task(Task && other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
   /// Takes over `other`'s task, leaving `other` empty. A task this handle still referred to is
   /// dropped as by the destructor: it runs on and is reported as never joined.
   Task& operator=(Task&& other) noexcept {
@@ -74,13 +74,13 @@ class Task {
   std::uint64_t id() const noexcept { return core_ != nullptr ? core_->id : 0; }
 
   /// @cond INTERNAL
-  explicit Task(detail::TaskCore* core) noexcept : core_(core) {}
+  explicit Task(detail::TaskCore * core) noexcept : core_(core) {}
   /// join() for Runtime::block_on: also detects a deadlock of `sched` (see Options).
-  T join_watching(detail::Scheduler* sched) { return join_impl(sched); }
+  T join_watching(detail::Scheduler * sched) { return join_impl(sched); }
   /// @endcond
 
  private:
-  T join_impl(detail::Scheduler* watch) {
+  T join_impl(detail::Scheduler * watch) {
     if (core_ == nullptr) {
       throw std::logic_error("spindle::Task::join: task already joined, detached or moved from");
     }

@@ -35,7 +35,8 @@ RecvChan<Unit> or_channel(std::vector<RecvChan<T>> inputs) {
   // One task for all inputs: a run-time sized select over them, plus the output itself so
   // that closing it from outside (it is a RecvChan, so only by a bug) cannot strand the task.
   detail::start_stage([inputs = std::move(inputs), out] {
-    select_recv(inputs, on_recv(RecvChan<Unit>(out)));
+    // Any case firing is the signal; which one and its value do not matter.
+    static_cast<void>(select_recv(inputs, on_recv(RecvChan<Unit>(out))));
     try {
       out.close();
     } catch (const ChannelError&) {
