@@ -4,10 +4,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "spindle/spindle.hpp"
 
@@ -53,17 +57,30 @@ TEST(Blocking, RethrowsAndSupportsVoidAndMoveOnly) {
 }
 
 TEST(Blocking, ManyAtOnceGrowThePool) {
+  // Each call waits inside the pool until all 32 are inside at once, which only a pool of
+  // at least 32 threads allows; a pool that did not grow leaves them waiting out the limit.
+  constexpr int kCalls = 32;
+  std::mutex mu;
+  std::condition_variable all_inside;
+  int inside = 0, peak = 0;
+  const auto limit = std::chrono::steady_clock::now() + 30s;  // shared: later calls wait less
   spindle::Runtime rt{spindle::Options{.workers = 2}};
-  const auto t0 = std::chrono::steady_clock::now();
-  rt.block_on([] {
+  rt.block_on([&] {
     std::vector<spindle::Task<void>> ts;
-    for (int i = 0; i < 32; ++i) {
-      ts.push_back(
-          spindle::spawn([] { spindle::blocking([] { std::this_thread::sleep_for(50ms); }); }));
+    for (int i = 0; i < kCalls; ++i) {
+      ts.push_back(spindle::spawn([&] {
+        spindle::blocking([&] {
+          std::unique_lock lock(mu);
+          peak = std::max(peak, ++inside);
+          if (peak == kCalls) all_inside.notify_all();
+          all_inside.wait_until(lock, limit, [&] { return peak >= kCalls; });
+          --inside;
+        });
+      }));
     }
     for (auto& t : ts) t.join();
   });
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 32 * 50ms / 2);  // they overlapped
+  EXPECT_EQ(peak, kCalls) << "calls inside the pool at once, at most";
 }
 
 TEST(Blocking, OnAPlainThreadItJustCalls) {

@@ -112,19 +112,33 @@ TEST(StackGuard, StackSizeIsRoundedToPages) {
   EXPECT_GE(rt.stack_size(), 100u * 1024 + 1);
 }
 
+std::size_t stacks_made(spindle::Runtime& rt) {
+  const std::string d = rt.diagnostics();
+  const auto at = d.find(" stacks=");
+  return at == std::string::npos ? 0 : std::stoul(d.substr(at + 8));
+}
+
+std::size_t spares_started(spindle::Runtime& rt) {
+  const std::string d = rt.diagnostics();
+  const auto at = d.find(" spares_started=");
+  return at == std::string::npos ? 0 : std::stoul(d.substr(at + 16));
+}
+
 TEST(StackGuard, StacksAreReused) {
   spindle::Runtime rt{spindle::Options{.workers = 1}};
   rt.block_on([] {
     for (int i = 0; i < 1000; ++i) spindle::spawn([] {}).join();
   });
-  // One stack for the root task, one reused for every child.
-  EXPECT_NE(rt.diagnostics().find("stacks=2 "), std::string::npos) << rt.diagnostics();
-}
-
-std::size_t stacks_made(spindle::Runtime& rt) {
-  const std::string d = rt.diagnostics();
-  const auto at = d.find(" stacks=");
-  return at == std::string::npos ? 0 : std::stoul(d.substr(at + 8));
+  // One stack for the root task, one reused for every child. On a loaded machine the loop
+  // may hold its worker long enough for the monitor to hand the child to a spare thread,
+  // which takes one stack of its own (then reuses it) and may leave the spawner to stock the
+  // shared pool's reserve (StackGuard.SpawnerStocksABoundedReserveOfStacks bounds that).
+  const std::size_t spares = spares_started(rt);
+  if (spares == 0) {
+    EXPECT_EQ(stacks_made(rt), 2u) << rt.diagnostics();
+  } else {
+    EXPECT_LE(stacks_made(rt), 2u + 64u + spares) << rt.diagnostics();
+  }
 }
 
 // A spawner with no free stack of its own keeps a bounded reserve in the shared pool: the
