@@ -128,14 +128,17 @@ template <class T, class Fn>
   return visit_flavor_in(ChanFlavors{}, s, fn);
 }
 
+// The operations below inline into their callers, as the flavors' own do: a select looks at
+// every case's readiness and tries the ready one, and a call each would be a large share of it.
+
 /// The capacity given at construction (0: unbuffered).
 template <class T>
-std::size_t chan_capacity(ChanState<T>& s) noexcept {
+[[gnu::always_inline]] inline std::size_t chan_capacity(ChanState<T>& s) noexcept {
   return visit_flavor(s, [](auto& f) noexcept { return f.capacity(); });
 }
 /// Values buffered right now (a snapshot).
 template <class T>
-std::size_t chan_size(ChanState<T>& s) noexcept {
+[[gnu::always_inline]] inline std::size_t chan_size(ChanState<T>& s) noexcept {
   return visit_flavor(s, [](auto& f) noexcept { return f.size(); });
 }
 /// Closes the channel and wakes every parked party. False if it was already closed.
@@ -145,22 +148,23 @@ bool chan_close(ChanState<T>& s) noexcept {
 }
 /// Non-blocking send: moves from `value` only when it returns ok.
 template <class T>
-ChanStatus chan_try_send(ChanState<T>& s, T& value) noexcept {
+[[gnu::always_inline]] inline ChanStatus chan_try_send(ChanState<T>& s, T& value) noexcept {
   return visit_flavor(s, [&value](auto& f) noexcept { return f.try_send(value); });
 }
 /// Non-blocking receive: fills `out` only when it returns ok.
 template <class T>
-ChanStatus chan_try_recv(ChanState<T>& s, std::optional<T>& out) noexcept {
+[[gnu::always_inline]] inline ChanStatus chan_try_recv(ChanState<T>& s,
+                                                       std::optional<T>& out) noexcept {
   return visit_flavor(s, [&out](auto& f) noexcept { return f.try_recv(out); });
 }
 /// A hint that a send would not block: it may complete, or throw because of a close.
 template <class T>
-bool chan_send_may_proceed(ChanState<T>& s) noexcept {
+[[gnu::always_inline]] inline bool chan_send_may_proceed(ChanState<T>& s) noexcept {
   return visit_flavor(s, [](auto& f) noexcept { return f.send_may_proceed(); });
 }
 /// A hint that a receive would not block: a value, a parked sender, or the channel closed.
 template <class T>
-bool chan_recv_may_proceed(ChanState<T>& s) noexcept {
+[[gnu::always_inline]] inline bool chan_recv_may_proceed(ChanState<T>& s) noexcept {
   return visit_flavor(s, [](auto& f) noexcept { return f.recv_may_proceed(); });
 }
 

@@ -24,8 +24,10 @@
 //
 // Unwinding: if park() throws (the runtime is tearing the task down), the select first
 // aborts its own context, then takes the lock of every channel it enrolled on to unlink its
-// entries. Claimers unpark under that lock, so when the last lock has been taken no claimer
-// can still be touching the select's stack.
+// entries. A claimer that lost walks the entries only under that lock, so once the last lock
+// has been taken none is still touching them; if a claimer won (the abort failed), the
+// select also waits for its unpark, which may come just after that claimer's unlock
+// (SelectCtx::wait_for_claimer), before its stack may go.
 #pragma once
 
 #include <cstddef>
