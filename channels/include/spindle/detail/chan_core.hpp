@@ -16,8 +16,9 @@
 // every caller reaches a flavor through it. Flavors are not virtual: no vtable load and no
 // indirect call on the hot paths, and each flavor's fast path inlines into its caller.
 //
-// Adding a flavor (an unbounded one, say) is one header plus its line in ChanFlavors: the
-// header defines a class template derived from ChanState<T> with what the ChanFlavor concept
+// Adding a flavor (an unbounded one, say) is one header, registered in chan_flavors.hpp by
+// its #include and its entry in ChanFlavors; nothing else changes. The header defines a
+// class template derived from ChanState<T> with what the ChanFlavor concept
 // (chan_flavors.hpp) asks for: serves(capacity), the non-blocking operations, close, the
 // select side (enrol, unenrol, forward a wake-up), and kClaimCompletes, which says what a
 // claim of a parked party of this flavor means and so picks its blocking path in
@@ -44,7 +45,6 @@
 #include <cstdint>
 
 #include "spindle/abi.hpp"
-#include "spindle/detail/chan_status.hpp"
 #include "spindle/detail/chan_wait.hpp"
 #include "spindle/detail/spin_lock.hpp"
 
