@@ -14,8 +14,12 @@
 #include <utility>
 
 #include "spindle/abi.hpp"
+#include "spindle/detail/chan_blocking.hpp"
+#include "spindle/detail/chan_core.hpp"
+#include "spindle/detail/chan_flavors.hpp"
+#include "spindle/detail/chan_ring.hpp"
 #include "spindle/detail/chan_select.hpp"
-#include "spindle/detail/chan_state.hpp"
+#include "spindle/detail/chan_status.hpp"
 
 namespace spindle::inline SPINDLE_ABI_NAMESPACE {
 
@@ -132,7 +136,7 @@ class Chan {
   using value_type = T;
 
   /// An unbuffered channel (send and receive meet).
-  Chan() : state_(std::make_shared<detail::ChanState<T>>(0)) {}
+  Chan() : state_(detail::make_chan_state<T>(0)) {}
   /// A channel buffering up to `capacity` values (0: unbuffered).
   /// @throws std::invalid_argument if `capacity` is negative or above 2^40 (Go's make
   /// panics on sizes out of range the same way).
@@ -175,9 +179,9 @@ class Chan {
   }
 
   /// Values buffered right now (0 for unbuffered and nil channels).
-  std::size_t size() const noexcept { return state_ ? state_->size() : 0; }
+  std::size_t size() const noexcept { return state_ ? detail::chan_size(*state_) : 0; }
   /// The capacity given at construction (0 for unbuffered and nil channels).
-  std::size_t capacity() const noexcept { return state_ ? state_->capacity() : 0; }
+  std::size_t capacity() const noexcept { return state_ ? detail::chan_capacity(*state_) : 0; }
   /// True for the nil channel.
   bool is_nil() const noexcept { return state_ == nullptr; }
 
@@ -204,11 +208,11 @@ class Chan {
       throw std::invalid_argument("spindle::Chan: capacity " + std::to_string(capacity) +
                                   " is above the maximum, 2^40");
     }
-    return std::make_shared<detail::ChanState<T>>(static_cast<std::size_t>(capacity));
+    return detail::make_chan_state<T>(static_cast<std::size_t>(capacity));
   }
   static bool try_send_impl(detail::ChanState<T>* s, T& value, const char* closed_msg) {
     if (s == nullptr) return false;
-    switch (s->try_send(value)) {
+    switch (detail::chan_try_send(*s, value)) {
       case detail::ChanStatus::ok:
         return true;
       case detail::ChanStatus::closed:
@@ -220,12 +224,12 @@ class Chan {
   }
   static std::optional<T> try_recv_impl(detail::ChanState<T>* s) {
     std::optional<T> out;
-    if (s != nullptr) s->try_recv(out);
+    if (s != nullptr) detail::chan_try_recv(*s, out);
     return out;
   }
   static void close_impl(detail::ChanState<T>* s, const char* nil_msg, const char* twice_msg) {
     if (s == nullptr) detail::throw_channel_error(nil_msg);
-    if (!s->close()) detail::throw_channel_error(twice_msg);
+    if (!detail::chan_close(*s)) detail::throw_channel_error(twice_msg);
   }
   /// @endcond
 
@@ -281,9 +285,9 @@ class SendChan {
                         "spindle::SendChan::close: close of closed channel");
   }
   /// Values buffered right now (0 for unbuffered and nil channels), as Chan::size.
-  std::size_t size() const noexcept { return state_ ? state_->size() : 0; }
+  std::size_t size() const noexcept { return state_ ? detail::chan_size(*state_) : 0; }
   /// The channel's capacity (0 for unbuffered and nil channels), as Chan::capacity.
-  std::size_t capacity() const noexcept { return state_ ? state_->capacity() : 0; }
+  std::size_t capacity() const noexcept { return state_ ? detail::chan_capacity(*state_) : 0; }
   /// True for the nil view.
   bool is_nil() const noexcept { return state_ == nullptr; }
 
@@ -324,9 +328,9 @@ class RecvChan {
   /// As Chan::try_recv: std::nullopt if nothing is ready (or closed and drained).
   [[nodiscard]] std::optional<T> try_recv() const { return Chan<T>::try_recv_impl(state_.get()); }
   /// Values buffered right now (0 for unbuffered and nil channels), as Chan::size.
-  std::size_t size() const noexcept { return state_ ? state_->size() : 0; }
+  std::size_t size() const noexcept { return state_ ? detail::chan_size(*state_) : 0; }
   /// The channel's capacity (0 for unbuffered and nil channels), as Chan::capacity.
-  std::size_t capacity() const noexcept { return state_ ? state_->capacity() : 0; }
+  std::size_t capacity() const noexcept { return state_ ? detail::chan_capacity(*state_) : 0; }
   /// True for the nil view.
   bool is_nil() const noexcept { return state_ == nullptr; }
 

@@ -29,8 +29,9 @@
 //   * stamp release store (writer) pairs with the stamp acquire load of the next owner, so
 //     a value's construction happens-before its receipt (send hb receive), and a receipt
 //     happens-before the send that reuses the slot (k-th receive hb (k+C)-th send completes);
-//   * the head_/tail_ RMWs and the readiness loads are seq_cst: a channel's wait protocol
-//     (chan_state.hpp) relies on them being in one total order with its `*_waiting_` flags.
+//   * the head_/tail_ RMWs and the readiness loads are seq_cst: the buffered flavor's wait
+//     protocol (chan_buffered.hpp) relies on them being in one total order with its
+//     "parked" flags.
 //
 // Bias (one-worker runtimes): a ring made on the worker thread of a runtime with a single
 // worker starts out owned by that thread (bias_ = its tag, t_solo_worker_tag). While it is,
@@ -59,6 +60,7 @@
 #include <utility>
 
 #include "spindle/abi.hpp"
+#include "spindle/detail/chan_status.hpp"
 #include "spindle/detail/solo_worker.hpp"
 #include "spindle/detail/spin_lock.hpp"
 
@@ -68,20 +70,13 @@ namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
 void ring_make_shared(std::atomic<const void*>& bias,
                       const std::atomic<std::uint32_t>& busy) noexcept;
 
-/// Outcome of a non-blocking channel operation.
-enum class ChanStatus {
-  ok,         ///< done
-  not_ready,  ///< would block (buffer full / empty, no partner waiting)
-  closed,     ///< the channel is closed (and, for a receive, drained)
-};
-
 template <class T>
 class ChanRing {
  public:
   /// Largest capacity a buffered channel accepts (encoded positions need headroom in 64 bits).
   static constexpr std::size_t kMaxCapacity = std::size_t{1} << 40;
 
-  /// `capacity` in [1, kMaxCapacity]; ChanState's callers check it.
+  /// `capacity` in [1, kMaxCapacity]; the channel handle checks it.
   explicit ChanRing(std::size_t capacity)
       : cap_(capacity),
         lap_(std::bit_ceil(capacity)),
@@ -265,7 +260,7 @@ class ChanRing {
       }
       if (stamp + 2 * lap_ == 2 * pos + 1) {
         // The slot still holds the value sent one lap ago: full, or its receiver is mid-way.
-        // seq_cst: a readiness load of the wait protocol (see chan_state.hpp).
+        // seq_cst: a readiness load of the wait protocol (see chan_buffered.hpp).
         if (head_.load(std::memory_order_seq_cst) + lap_ == pos) return ChanStatus::not_ready;
       }
       backoff.pause();

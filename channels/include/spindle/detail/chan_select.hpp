@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// The select engine shared by every blocking channel operation: a plain send or receive is a
-// select with one case.
+// The select engine: select, select_recv, the pattern helpers' "unless done" steps, and the
+// blocking send and receive of the flavors whose parked parties are woken to retry (a plain
+// send or receive there is a select with one case; chan_blocking.hpp). The engine sees each
+// case through SelectCase; RecvOp and SendOp reach the case's flavor through visit_flavor()
+// (chan_flavors.hpp).
 //
 // Protocol of run_select (Go's selectgo, with crossbeam's per-channel registration instead
 // of locking every channel at once):
@@ -12,16 +15,19 @@
 //      select claims its own context with kAborted, unlinks everything and starts over at 1.
 //      If that claim fails, a partner has already claimed the select: go to 3.
 //   3. park until the claimer unparks. The claimer has unlinked the winning entry, and for
-//      an unbuffered channel has already moved the value; the select unlinks its other
-//      entries (their claims now fail) and finishes the winning case: for a buffered
-//      channel that means retrying it, and going back to 1 if someone else was faster.
+//      a flavor whose claims complete operations (unbuffered) has already moved the value;
+//      the select unlinks its other entries (their claims now fail) and finishes the winning
+//      case: for a flavor whose claims only wake (buffered) that means retrying it, and
+//      going back to 1 if someone else was faster.
 // Every context is claimed exactly once (SelectCtx::try_claim), so a select completes
 // exactly one case and a value is never taken twice.
 //
 // Unwinding: if park() throws (the runtime is tearing the task down), the select first
 // aborts its own context, then takes the lock of every channel it enrolled on to unlink its
-// entries. Claimers unpark under that lock, so when the last lock has been taken no claimer
-// can still be touching the select's stack.
+// entries. A claimer that lost walks the entries only under that lock, so once the last lock
+// has been taken none is still touching them; if a claimer won (the abort failed), the
+// select also waits for its unpark, which may come just after that claimer's unlock
+// (SelectCtx::wait_for_claimer), before its stack may go.
 #pragma once
 
 #include <cstddef>
@@ -29,9 +35,11 @@
 #include <limits>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 
 #include "spindle/abi.hpp"
-#include "spindle/detail/chan_state.hpp"
+#include "spindle/detail/chan_flavors.hpp"
+#include "spindle/detail/chan_status.hpp"
 #include "spindle/detail/chan_wait.hpp"
 #include "spindle/detail/thread_random.hpp"
 
@@ -43,7 +51,7 @@ class SelectCase {
   /// Tries the operation without blocking. True when it completed (for a receive on a closed
   /// channel too). A send on a closed channel throws ChannelClosed.
   virtual bool try_fire() = 0;
-  /// Links `e` into the channel; true when the case looks ready (see ChanState::enroll_*).
+  /// Links `e` into the channel; true when the case looks ready (see the flavors' enroll_*).
   virtual bool enroll(WaitEntry& e) noexcept = 0;
   /// Unlinks `e` if still linked.
   virtual void unenroll(WaitEntry& e) noexcept = 0;
@@ -51,8 +59,9 @@ class SelectCase {
   /// operation completed; false when it must be retried from the start.
   virtual bool finish(WaitEntry& e) = 0;
   /// The select was claimed through this case but unwinds instead of finishing it: a
-  /// buffered channel's "retry" wake-up is handed on to the next parked party, so it is not
-  /// lost for the other waiters. (Unbuffered claims carry their result; nothing to do.)
+  /// "retry" wake-up (buffered) is handed on to the next parked party, so it is not lost for
+  /// the other waiters. (Claims that complete the operation carry their result: nothing to
+  /// do.)
   virtual void forward_wakeup() noexcept = 0;
   /// What a task blocked on this case alone waits for, and on which channel (diagnostics).
   virtual WaitKind wait_kind() const noexcept = 0;
@@ -123,18 +132,28 @@ class RecvOp final : public SelectCase {
  public:
   explicit RecvOp(ChanState<T>* state) noexcept : state_(state) {}
 
-  bool try_fire() override { return state_->try_recv(value) != ChanStatus::not_ready; }
+  bool try_fire() override { return chan_try_recv(*state_, value) != ChanStatus::not_ready; }
   /// A hint that try_fire() may complete now.
-  bool may_fire() const noexcept { return state_->recv_may_proceed(); }
-  bool enroll(WaitEntry& e) noexcept override { return state_->enroll_recv(e, &value); }
-  void unenroll(WaitEntry& e) noexcept override { state_->unenroll_recv(e); }
-  void forward_wakeup() noexcept override { state_->forward_recv_wakeup(); }
+  bool may_fire() const noexcept { return chan_recv_may_proceed(*state_); }
+  bool enroll(WaitEntry& e) noexcept override {
+    return visit_flavor(*state_, [&](auto& s) noexcept { return s.enroll_recv(e, &value); });
+  }
+  void unenroll(WaitEntry& e) noexcept override {
+    visit_flavor(*state_, [&e](auto& s) noexcept { s.unenroll_recv(e); });
+  }
+  void forward_wakeup() noexcept override {
+    visit_flavor(*state_, [](auto& s) noexcept { s.forward_recv_wakeup(); });
+  }
   WaitKind wait_kind() const noexcept override { return WaitKind::chan_recv; }
   const void* channel() const noexcept override { return state_; }
   bool finish(WaitEntry& /*e*/) override {
-    // Unbuffered: the sender moved the value in (kDone) or close left it empty (kClosed).
-    if (state_->capacity() == 0) return true;
-    return try_fire();
+    return visit_flavor(*state_, [this](auto& s) noexcept {
+      // A completing claim moved the value in (kDone) or left it empty (kClosed).
+      if constexpr (std::remove_reference_t<decltype(s)>::kClaimCompletes)
+        return true;
+      else
+        return s.try_recv(value) != ChanStatus::not_ready;
+    });
   }
 
   /// The value received; std::nullopt when the case fired because the channel was closed.
@@ -151,8 +170,36 @@ class SendOp final : public SelectCase {
   SendOp(ChanState<T>* state, T* value, const char* closed_message) noexcept
       : state_(state), value_(value), closed_message_(closed_message) {}
 
-  bool try_fire() override {
-    switch (state_->try_send(*value_)) {
+  bool try_fire() override { return fired(chan_try_send(*state_, *value_)); }
+  /// A hint that try_fire() may complete (or throw ChannelClosed) now.
+  bool may_fire() const noexcept { return chan_send_may_proceed(*state_); }
+  bool enroll(WaitEntry& e) noexcept override {
+    return visit_flavor(*state_, [&](auto& s) noexcept { return s.enroll_send(e, value_); });
+  }
+  void unenroll(WaitEntry& e) noexcept override {
+    visit_flavor(*state_, [&e](auto& s) noexcept { s.unenroll_send(e); });
+  }
+  void forward_wakeup() noexcept override {
+    visit_flavor(*state_, [](auto& s) noexcept { s.forward_send_wakeup(); });
+  }
+  WaitKind wait_kind() const noexcept override { return WaitKind::chan_send; }
+  const void* channel() const noexcept override { return state_; }
+  bool finish(WaitEntry& e) override {
+    const ChanStatus status = visit_flavor(*state_, [&](auto& s) noexcept {
+      if constexpr (std::remove_reference_t<decltype(s)>::kClaimCompletes) {
+        // kDone: the receiver took the value; kClosed: the close woke us.
+        return e.result == WaitEntry::kClosed ? ChanStatus::closed : ChanStatus::ok;
+      } else {
+        return s.try_send(*value_);
+      }
+    });
+    return fired(status);
+  }
+
+ private:
+  // True for ok, false for not_ready; throws ChannelClosed for closed.
+  bool fired(ChanStatus status) const {
+    switch (status) {
       case ChanStatus::ok:
         return true;
       case ChanStatus::closed:
@@ -162,124 +209,10 @@ class SendOp final : public SelectCase {
     }
     return false;
   }
-  /// A hint that try_fire() may complete (or throw ChannelClosed) now.
-  bool may_fire() const noexcept { return state_->send_may_proceed(); }
-  bool enroll(WaitEntry& e) noexcept override { return state_->enroll_send(e, value_); }
-  void unenroll(WaitEntry& e) noexcept override { state_->unenroll_send(e); }
-  void forward_wakeup() noexcept override { state_->forward_send_wakeup(); }
-  WaitKind wait_kind() const noexcept override { return WaitKind::chan_send; }
-  const void* channel() const noexcept override { return state_; }
-  bool finish(WaitEntry& e) override {
-    if (state_->capacity() == 0) {
-      if (e.result == WaitEntry::kClosed) throw_channel_closed(closed_message_);
-      return true;  // kDone: the receiver took the value
-    }
-    return try_fire();
-  }
 
- private:
   ChanState<T>* state_;
   T* value_;
   const char* closed_message_;
 };
-
-/// Parks on `ctx` after a single unbuffered operation enrolled `e` on a channel's queue
-/// (send_or_hold / recv_or_hold), releasing `lock`, which they left held, once the task
-/// is off its stack. On unwinding, `abort` claims the context and unlinks `e` under the
-/// channel lock; if a partner claimed it first, waits out that partner's unpark.
-template <class Abort>
-void park_enrolled(SelectCtx& ctx, SpinLock& lock, Abort&& abort) {
-  try {
-    ctx.waiter.park_releasing(lock);
-  } catch (...) {
-    if (!abort()) ctx.wait_for_claimer();
-    throw;  // ForcedUnwind: never swallowed
-  }
-}
-
-/// The blocking send's paths other than "a buffered channel took the value at once".
-template <class T>
-[[gnu::noinline]] void chan_send_slow(ChanState<T>* state, T& value, const char* closed_message) {
-  if (state == nullptr) block_forever(WaitKind::chan_send);
-  if (state->capacity() != 0) {
-    SendOp<T> op(state, &value, closed_message);
-    SelectCase* c = &op;
-    WaitEntry e;
-    run_select(&c, &e, 1, kNoDefault);
-    return;
-  }
-  // Unbuffered: Go's path, one locked step to hand off or enqueue, then park.
-  switch (state->send_or_hold(value)) {
-    case ChanStatus::ok:
-      return;
-    case ChanStatus::closed:
-      throw_channel_closed(closed_message);
-    case ChanStatus::not_ready:
-      break;
-  }
-  SelectCtx ctx(WaitKind::chan_send, state, /*one_channel=*/true);
-  WaitEntry e;
-  e.ctx = &ctx;
-  state->enroll_sender_locked(e, &value);
-  park_enrolled(ctx, state->wait_lock(), [&]() noexcept { return state->abort_send(e); });
-  // The claimer unlinked `e` and set its result before unparking (acquired by park()).
-  if (e.result == WaitEntry::kClosed) throw_channel_closed(closed_message);
-}
-
-/// Blocking send used by Chan and SendChan.
-template <class T>
-void chan_send(ChanState<T>* state, T& value, const char* closed_message) {
-  // The buffered fast path alone inlines into the caller; every other path (full, closed,
-  // unbuffered, nil) is out of line, so the fast path saves no registers it does not use.
-  if (state != nullptr && state->capacity() != 0) {
-    const ChanStatus s = state->try_send_buffered(value);
-    if (s == ChanStatus::ok) return;
-    if (s == ChanStatus::closed) throw_channel_closed(closed_message);
-  }
-  chan_send_slow(state, value, closed_message);
-}
-
-/// A blocking receive on an unbuffered channel: Go's path, one locked step to take a parked
-/// sender's value or enqueue, then park. `out` is the only object it returns, so it is
-/// built in place (returned in registers for small T): returned from a function that also
-/// returns another object, it would be copied through a 16-byte stack store that the
-/// register loads then read back in halves, a store-forwarding stall per receive.
-template <class T>
-[[gnu::noinline]] std::optional<T> chan_recv_unbuffered(ChanState<T>* state) {
-  std::optional<T> out;
-  if (state->recv_or_hold(out) == ChanStatus::not_ready) {
-    SelectCtx ctx(WaitKind::chan_recv, state, /*one_channel=*/true);
-    WaitEntry e;
-    e.ctx = &ctx;
-    state->enroll_receiver_locked(e, &out);
-    park_enrolled(ctx, state->wait_lock(), [&]() noexcept { return state->abort_recv(e); });
-  }
-  return out;  // filled by the sender (kDone), or empty because of a close (kClosed)
-}
-
-/// The blocking receive's paths other than "a buffered channel had a value or was closed".
-template <class T>
-[[gnu::noinline]] std::optional<T> chan_recv_slow(ChanState<T>* state) {
-  if (state == nullptr) block_forever(WaitKind::chan_recv);
-  if (state->capacity() == 0) return chan_recv_unbuffered(state);
-  RecvOp<T> op(state);
-  SelectCase* c = &op;
-  WaitEntry e;
-  run_select(&c, &e, 1, kNoDefault);
-  return std::move(op.value);
-}
-
-/// Blocking receive used by Chan and RecvChan.
-template <class T>
-std::optional<T> chan_recv(ChanState<T>* state) {
-  // The buffered fast path alone, so that its result never leaves registers: merged with
-  // the slow paths' returns it went through a stack slot written by narrow stores and read
-  // back whole, a store-forwarding stall per receive.
-  if (state != nullptr && state->capacity() != 0) {
-    std::optional<T> ready;
-    if (state->try_recv_buffered(ready) != ChanStatus::not_ready) return ready;
-  }
-  return chan_recv_slow(state);
-}
 
 }  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -15,7 +15,9 @@
 #include "spindle/abi.hpp"
 #include "spindle/chan.hpp"
 #include "spindle/context.hpp"
+#include "spindle/detail/chan_flavors.hpp"
 #include "spindle/detail/chan_select.hpp"
+#include "spindle/detail/chan_status.hpp"
 #include "spindle/select.hpp"
 #include "spindle/task.hpp"
 #include "spindle/unit.hpp"
@@ -87,7 +89,7 @@ namespace detail {
 /// means a stage whose input never runs dry still notices cancellation at its next step.
 inline bool done_fired_now(const RecvChan<Unit>& done) noexcept {
   std::optional<Unit> v;
-  return ChanAccess::state(done)->try_recv(v) != ChanStatus::not_ready;
+  return chan_try_recv(*ChanAccess::state(done), v) != ChanStatus::not_ready;
 }
 }  // namespace detail
 /// @endcond
@@ -107,7 +109,7 @@ RecvStatus recv_or_done(const RecvChan<Unit>& done, const RecvChan<T>& in, std::
   if (detail::done_fired_now(done)) return RecvStatus::done;
   auto* s = detail::ChanAccess::state(in);
   if (s != nullptr) {  // a nil input never is
-    switch (s->try_recv(out)) {
+    switch (detail::chan_try_recv(*s, out)) {
       case detail::ChanStatus::ok:
         return RecvStatus::value;
       case detail::ChanStatus::closed:
@@ -142,7 +144,7 @@ bool send_or_done(const RecvChan<Unit>& done, const SendChan<T>& out, U&& value)
   // output is left to the select below, which reports it as any send would.
   auto* s = detail::ChanAccess::state(out);
   if (s != nullptr) {
-    switch (s->try_send(v)) {
+    switch (detail::chan_try_send(*s, v)) {
       case detail::ChanStatus::ok:
         return true;
       case detail::ChanStatus::closed:
