@@ -64,5 +64,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # The static library calls into the C and C++ standard libraries, which a program that links
 # it must link too: their development packages (libstdc++-dev is provided by every
 # libstdc++-N-dev, and clang++ on Debian uses libstdc++ as well).
+# A build with the io_uring backend links liburing as well.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6-dev, libstdc++-dev")
+if(SPINDLE_HAVE_IO_URING)
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", liburing-dev")
+endif()
 include(CPack)

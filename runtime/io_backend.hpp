@@ -11,10 +11,13 @@
 // close: close(2) takes the fd out of the kernel's interest set, and anything already
 // fetched for it is delivered to a stale token and dropped.
 //
-// A readiness backend (epoll) reports edges. A completion backend (io_uring) fits the same
-// operations: open() may register the fd with the ring, poll() reaps completions (readiness
-// from multishot poll requests, or the results of operations submitted by tasks) and wakes
-// their waiters, and kick() posts a message to the ring of the blocked owner.
+// Two backends, one chosen per process (runtime/io_choice.hpp): epoll, and io_uring, whose
+// blocking poller waits in the ring (with the epoll set watched by a poll request, so that
+// a close still ends a registration at once). A ring that also carries completions of
+// operations submitted by tasks fits the same operations: poll() reaps them and wakes their
+// waiters, and kick() posts a message to the ring of the blocked owner; but a request in
+// flight holds its file, so the close of a descriptor with requests pending must wait until
+// the ring has let go of them.
 #pragma once
 
 #include <cstddef>
@@ -44,5 +47,10 @@ class IoBackend {
 /// The epoll backend (runtime/epoll_backend.cpp). Throws std::system_error if the kernel
 /// refuses an epoll instance or an eventfd.
 std::unique_ptr<IoBackend> make_epoll_backend();
+
+/// The io_uring backend (runtime/uring_backend.cpp). Throws std::system_error if the kernel
+/// refuses a ring, an epoll instance or an eventfd, std::logic_error in a build without
+/// liburing.
+std::unique_ptr<IoBackend> make_uring_backend();
 
 }  // namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail

@@ -3,8 +3,8 @@
 
 #include <chrono>
 #include <climits>
-#include <utility>
 
+#include "runtime/io_choice.hpp"
 #include "runtime/worker.hpp"
 
 namespace spindle::inline SPINDLE_ABI_NAMESPACE::detail {
@@ -14,9 +14,9 @@ std::atomic<std::uint64_t> g_next_poller_id{1};
 
 }  // namespace
 
-Poller::Poller(std::unique_ptr<IoBackend> backend)
+Poller::Poller()
     // relaxed: a unique id, ordered with nothing.
-    : id_(g_next_poller_id.fetch_add(1, std::memory_order_relaxed)), backend_(std::move(backend)) {}
+    : id_(g_next_poller_id.fetch_add(1, std::memory_order_relaxed)), backend_(make_io_backend()) {}
 
 Poller::~Poller() = default;
 

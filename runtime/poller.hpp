@@ -2,7 +2,7 @@
 // The netpoller, woven into the scheduler's idle path as Go's netpoll is; there is no I/O
 // thread. A task whose socket would block arms a wait on the socket's PollDesc
 // (runtime/poll_desc.hpp) and parks; readiness is collected by workers, through the
-// runtime's I/O backend (runtime/io_backend.hpp):
+// runtime's I/O backend (runtime/io_backend.hpp, the process's choice of runtime/io_choice.hpp):
 //  * a worker that finds no local work polls without blocking before it steals
 //    (Poller::poll_now), and so does the monitor while every worker is busy;
 //  * one sleeping worker at a time blocks in the backend instead of its futex
@@ -33,8 +33,9 @@ class Worker;
 
 class Poller {
  public:
-  /// A poller over `backend` (make_epoll_backend() by default).
-  explicit Poller(std::unique_ptr<IoBackend> backend = make_epoll_backend());
+  /// A poller over the process's backend (runtime/io_choice.hpp); throws what its
+  /// constructor throws.
+  Poller();
   ~Poller();
   Poller(const Poller&) = delete;
   Poller& operator=(const Poller&) = delete;

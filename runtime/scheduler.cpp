@@ -12,6 +12,7 @@
 
 #include "runtime/coarse_clock.hpp"
 #include "runtime/futex.hpp"
+#include "runtime/io_choice.hpp"
 #include "runtime/overflow_handler.hpp"
 #include "runtime/process_fence.hpp"
 #include "runtime/sigquit_dump.hpp"
@@ -69,6 +70,9 @@ Scheduler::Scheduler(const Options& options, SimCore* sim)
       registry_(options.workers + (sim != nullptr ? 0 : spare_count(options.workers)) + 1, id_),
       fast_claims_(process_fence_available()),
       sim_(sim) {
+  // An impossible SPINDLE_IO (io_uring forced where the kernel refuses it, or an unknown
+  // value) fails here, before anything starts, rather than at the first socket wait.
+  if (sim == nullptr) (void)io_backend_choice();
   install_overflow_handler();
   start_coarse_ticker();
   trace::start_from_env();
@@ -257,6 +261,10 @@ std::string Scheduler::diagnostics() const {
       << " live_tasks=" << live_tasks() << " stacks=" << fibers << " timers=" << timers_.size()
       << " mprotect_guarded_stacks(process)=" << mprotect_guarded_stacks()
       << " active_spares=" << active_spares();
+  if (sim_ == nullptr) {
+    const IoChoice& io = io_backend_choice();
+    out << " io=" << to_string(io.kind) << " (" << io.why << ")";
+  }
   if (monitor_ != nullptr) out << monitor_->diagnostics();
   return out.str();
 }

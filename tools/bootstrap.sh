@@ -8,7 +8,7 @@ set -euo pipefail
 PACKAGES=(
   g++ clang cmake ninja-build make git pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
-  libconcurrentqueue-dev libtbb-dev libboost-fiber-dev libboost-context-dev
+  libconcurrentqueue-dev liburing-dev libtbb-dev libboost-fiber-dev libboost-context-dev
   golang-go doxygen clang-format valgrind gdb wrk python3
 )
 # On x86-64 hosts the AArch64 context switch is tested under qemu-user with a cross compiler.

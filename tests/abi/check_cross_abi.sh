@@ -7,11 +7,12 @@
 #   2. build it again with a copy of spindle/abi.hpp that names another inline namespace
 #      first on the include path (what a stale header from another version looks like), and
 #      check that linking fails with an undefined reference into that namespace.
-# Usage: check_cross_abi.sh OTHER_CXX LIBRARY WORKDIR CONSUMER_CPP INCLUDE_DIRS
-#   INCLUDE_DIRS is one argument, the directories separated by '|'.
+# Usage: check_cross_abi.sh OTHER_CXX LIBRARY WORKDIR CONSUMER_CPP INCLUDE_DIRS [LIBS]
+#   INCLUDE_DIRS is one argument, the directories separated by '|'. LIBS: what a program
+#   linking the library needs besides it and -pthread (" -luring" with the io_uring backend).
 # Exit 77 (skip) when OTHER_CXX is not installed.
 set -uo pipefail
-other=$1 lib=$2 work=$3 consumer=$4 include_dirs=$5
+other=$1 lib=$2 work=$3 consumer=$4 include_dirs=$5 libs=${6:-}
 
 fail() { printf 'check_cross_abi: FAIL: %s\n' "$*" >&2; exit 1; }
 log() { printf 'check_cross_abi: %s\n' "$*"; }
@@ -36,7 +37,8 @@ done
 abi=$(sed -n 's/^#define SPINDLE_ABI_NAMESPACE \([A-Za-z0-9_]*\)$/\1/p' "$abi_header")
 [[ -n "$abi" ]] || fail "$abi_header defines no SPINDLE_ABI_NAMESPACE"
 
-link=("$lib" -pthread)
+read -r -a extra_libs <<<"$libs"
+link=("$lib" "${extra_libs[@]}" -pthread)
 [[ "$lib" != *.so* ]] || link+=(-Wl,-rpath,"$(dirname "$lib")")
 
 # --- 1. the consumer, built by the other compiler ------------------------------------------

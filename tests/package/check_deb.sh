@@ -10,10 +10,11 @@
 #   - no file names the source or build directory (the library is stripped of its debug
 #     information, which would), and the library still defines spindle's symbols;
 #   - spindle.pc, unpacked anywhere, points at the unpacked headers and library.
-# Usage: check_deb.sh CPACK BUILD_DIR WORKDIR VERSION SOURCE_DIR
+# Usage: check_deb.sh CPACK BUILD_DIR WORKDIR VERSION SOURCE_DIR [EXTRA_DEPENDS]
+# EXTRA_DEPENDS: what the build adds to Depends (", liburing-dev" with the io_uring backend).
 # Exit 77 (skip) when dpkg-deb is not installed.
 set -uo pipefail
-cpack=$1 build=$2 work=$3 version=$4 src=$5
+cpack=$1 build=$2 work=$3 version=$4 src=$5 extra_depends=${6:-}
 
 fail() { printf 'check_deb: FAIL: %s\n' "$*" >&2; exit 1; }
 log() { printf 'check_deb: %s\n' "$*"; }
@@ -42,7 +43,7 @@ expect_field() {  # NAME VALUE
 expect_field Package libspindle-dev
 expect_field Version "$version"
 expect_field Architecture "$arch"
-expect_field Depends "libc6-dev, libstdc++-dev"
+expect_field Depends "libc6-dev, libstdc++-dev${extra_depends}"
 expect_field Section libdevel
 [[ -n "$(field Maintainer)" ]] || fail "no Maintainer field"
 [[ -n "$(field Description)" ]] || fail "no Description field"

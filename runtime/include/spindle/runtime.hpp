@@ -47,6 +47,8 @@ class Runtime {
   /// Starts the workers.
   /// @throws std::invalid_argument for options that cannot work (stack_size too small,
   /// `$SPINDLE_WORKERS` not a positive number) — the message names the option.
+  /// @throws std::runtime_error for a `$SPINDLE_IO` that cannot work (`io_uring` where the
+  /// kernel refuses it, or a value other than `epoll` and `io_uring`), naming the reason.
   explicit Runtime(Options options = {});
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -115,7 +117,8 @@ class Runtime {
   std::size_t stack_size() const noexcept;
   /// How stacks are guarded right now; may degrade from mprotect to canary as mappings run out.
   GuardMode guard_mode() const noexcept;
-  /// A one-line summary of the runtime's configuration and counters, for logs.
+  /// A one-line summary of the runtime's configuration and counters, for logs, with the I/O
+  /// backend and why it was chosen (`io=epoll (default; io_uring usable ...)`).
   std::string diagnostics() const;
 
   /// @cond INTERNAL
