@@ -30,7 +30,8 @@ using spindle::net::TcpStream;
 
 namespace {
 
-// Set in the children the fallback test starts: they run FallbackChild.* under the filter.
+// Set in the children the fallback test starts: they run FallbackChild.* under the filter
+// (ctest does not list the *Child suites: tests/CMakeLists.txt).
 constexpr const char* kChildEnv = "SPINDLE_TEST_IO_FALLBACK_CHILD";
 // Exit statuses of a child that could not be set up: no seccomp filter here (a container may
 // forbid them; the test is then skipped), or no exec.
